@@ -2,8 +2,8 @@
 // Build tool: bundles a package's executable entries (plugins, CLIs) into single CommonJS files, so a
 // plugin start reads one file and never walks node_modules (ARCHITECTURE "Cold exec").
 //
-// Usage: node tools/build-bin.mjs <pkgdir> <entry.ts>:<outname> [<entry.ts>:<outname> ...]
-//   -> <pkgdir>/dist/bin/<outname>, mode 755, starting with `#!/usr/bin/env node`.
+// Usage: node tools/build-bin.mjs <pkgdir> [--outdir <dir>] <entry.ts>:<outname> [<entry.ts>:<outname> ...]
+//   -> <pkgdir>/dist/bin/<outname> (or <dir>/<outname>), mode 755, starting with `#!/usr/bin/env node`.
 // Entries are relative to <pkgdir>. Native `.node` addons stay external (loaded at run time).
 import { build } from 'esbuild';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -11,14 +11,21 @@ import { isAbsolute, join, resolve } from 'node:path';
 
 function usage(msg) {
   console.error(`build-bin: ${msg}`);
-  console.error('usage: node tools/build-bin.mjs <pkgdir> <entry.ts>:<outname> [...]');
+  console.error('usage: node tools/build-bin.mjs <pkgdir> [--outdir <dir>] <entry.ts>:<outname> [...]');
   process.exit(2);
 }
 
-const [pkgArg, ...specs] = process.argv.slice(2);
+const [pkgArg, ...rest] = process.argv.slice(2);
+let outDir;
+if (rest[0] === '--outdir') {
+  outDir = rest[1];
+  if (outDir === undefined) usage('--outdir needs a directory');
+  rest.splice(0, 2);
+}
+const specs = rest;
 if (pkgArg === undefined || specs.length === 0) usage('missing arguments');
 const pkgDir = resolve(pkgArg);
-const binDir = join(pkgDir, 'dist', 'bin');
+const binDir = outDir === undefined ? join(pkgDir, 'dist', 'bin') : resolve(outDir);
 
 const entries = specs.map((spec) => {
   const i = spec.lastIndexOf(':');
