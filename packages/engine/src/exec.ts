@@ -134,7 +134,14 @@ export class RawExec implements PluginExec {
       let graceTimer: NodeJS.Timeout | undefined;
       // A plugin runs in its own process group so that SIGKILL also reaches helpers it started
       // and holding our stdout pipe open cannot keep us waiting.
-      const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      } catch (e) {
+        // Node throws some spawn failures (ETXTBSY among them) synchronously and reports others as 'error'.
+        resolve({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, signal: null, spawnError: e as NodeJS.ErrnoException });
+        return;
+      }
 
       const killGroup = (sig: NodeJS.Signals): void => {
         try {
@@ -153,14 +160,14 @@ export class RawExec implements PluginExec {
       const onAbort = (): void => stop('abort');
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      child.stdout.on('data', (c: Buffer) => out.push(c));
-      child.stderr.on('data', (c: Buffer) => err.push(c));
+      child.stdout?.on('data', (c: Buffer) => out.push(c));
+      child.stderr?.on('data', (c: Buffer) => err.push(c));
       child.on('error', (e: NodeJS.ErrnoException) => {
         spawnError = e;
       });
       // EPIPE when the plugin exits without reading stdin is not an error of ours.
-      child.stdin.on('error', () => {});
-      child.stdin.end(stdin);
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(stdin);
       child.on('close', (exitCode, sig) => {
         if (timer) clearTimeout(timer);
         if (graceTimer) clearTimeout(graceTimer);
