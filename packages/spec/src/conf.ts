@@ -40,7 +40,7 @@ export interface NetConfList {
   [k: string]: unknown;
 }
 
-/** Keys of types.PluginConf; like Go, a JSON null there means "absent". */
+/** Keys of types.PluginConf (Go matches them case-insensitively; a JSON null there means absent). */
 const PLUGIN_KEYS = ['cniVersion', 'name', 'type', 'capabilities', 'ipam', 'dns', 'args', 'runtimeConfig', 'prevResult', 'cni.dev/valid-attachments'];
 
 type Obj = Record<string, unknown>;
@@ -57,21 +57,52 @@ function copyObject(o: Obj): Obj {
   return out;
 }
 
-/** Copy with the known plugin keys that are JSON null removed (Go reads null as the zero value). */
-function withoutNullKnownKeys(o: Obj): Obj {
-  const out = copyObject(o);
-  for (const k of PLUGIN_KEYS) if (Object.hasOwn(out, k) && out[k] === null) delete out[k];
+/**
+ * Copy where the given known keys are read the way Go's encoding/json reads a struct: a key
+ * matches case-insensitively, the last non-null occurrence wins and null means absent. The
+ * value lands under the canonical name at the first occurrence's position; other keys stay as
+ * they are.
+ */
+function foldKnownKeys(o: Obj, known: readonly string[]): Obj {
+  const canonical = new Map(known.map((k) => [k.toLowerCase(), k]));
+  const out: Obj = {};
+  const seen = new Set<string>();
+  for (const k of Object.keys(o)) {
+    const name = canonical.get(k.toLowerCase());
+    const v = o[k];
+    if (name === undefined) {
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[k] = v;
+      continue;
+    }
+    if (!seen.has(name)) {
+      seen.add(name);
+      out[name] = undefined; // reserve the position
+    }
+    if (v !== null) out[name] = v;
+  }
+  for (const name of seen) if (out[name] === undefined) delete out[name];
   return out;
+}
+
+const DNS_KEYS = ['nameservers', 'domain', 'search', 'options'];
+
+/** A plugin object with its known keys (and those of `ipam` and `dns`) folded as Go reads them. */
+function goReadPlugin(raw: Obj): Obj {
+  const conf = foldKnownKeys(raw, PLUGIN_KEYS);
+  if (isObject(conf['ipam'])) conf['ipam'] = foldKnownKeys(conf['ipam'], ['type']);
+  if (isObject(conf['dns'])) conf['dns'] = foldKnownKeys(conf['dns'], DNS_KEYS);
+  return conf;
 }
 
 /** Validates the known keys of one plugin object and returns the copy a plugin gets. */
 function pluginObject(raw: Obj, fail: (detail: string) => never, path: PropertyKey[]): NetConf {
-  const conf = withoutNullKnownKeys(raw);
+  const conf = goReadPlugin(raw);
   const problem = check(netConfSchema(), conf, path);
   if (problem) fail(problem);
   if (conf['type'] === undefined) conf['type'] = '';
   const ipam = conf['ipam'];
-  if (isObject(ipam) && ipam['type'] === undefined) conf['ipam'] = { ...copyObject(ipam), type: '' };
+  if (isObject(ipam) && ipam['type'] === undefined) ipam['type'] = '';
   return conf as NetConf;
 }
 

@@ -3,7 +3,7 @@
 import { CniError, ErrorCode, jsonTypeName, type ErrorResult } from './errors.js';
 import { goJson, parseJson } from './json.js';
 import { canonicalCIDR, canonicalIP, isV4CIDR } from './ip.js';
-import { check, dropNulls, result020Schema, result040Schema, result100Schema } from './schema.js';
+import { check, goReadView, result020Schema, result040Schema, result100Schema } from './schema.js';
 import { CURRENT_VERSION, DEFAULT_CNI_VERSION_FOR_MISSING, type VersionInfo } from './versions.js';
 
 export interface Interface {
@@ -97,7 +97,11 @@ const nonEmpty = (s: unknown): s is string => typeof s === 'string' && s !== '';
  * (libcni uses the config's version, cni#895), else 0.1.0 (Go's DecodeVersion).
  */
 export function resultVersionOf(json: unknown, fallbackVersion?: string): string {
-  const v = json !== null && typeof json === 'object' ? (json as { cniVersion?: unknown }).cniVersion : undefined;
+  let v: unknown;
+  if (json !== null && typeof json === 'object') {
+    // Go matches the key case-insensitively; the last non-null one wins.
+    for (const [k, x] of Object.entries(json)) if (x !== null && k.toLowerCase() === 'cniversion') v = x;
+  }
   if (nonEmpty(v)) return v;
   return nonEmpty(fallbackVersion) ? fallbackVersion : DEFAULT_CNI_VERSION_FOR_MISSING;
 }
@@ -112,18 +116,17 @@ export function parseResult(json: unknown, fallbackVersion?: string): AnyResult 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new CniError(ErrorCode.DecodingFailure, 'invalid result', `expected a JSON object, got ${jsonTypeName(value)}`);
   }
-  const rawVersion = (value as { cniVersion?: unknown }).cniVersion;
-  if (rawVersion !== undefined && rawVersion !== null && typeof rawVersion !== 'string') {
-    throw new CniError(ErrorCode.DecodingFailure, 'invalid result', `"cniVersion" must be a string, got ${jsonTypeName(rawVersion)}`);
+  const clean = goReadView(value) as { cniVersion?: unknown };
+  if (clean.cniVersion !== undefined && typeof clean.cniVersion !== 'string') {
+    throw new CniError(ErrorCode.DecodingFailure, 'invalid result', `"cniVersion" must be a string, got ${jsonTypeName(clean.cniVersion)}`);
   }
-  const version = resultVersionOf(value, fallbackVersion);
+  const version = resultVersionOf(clean, fallbackVersion);
   const family = familyOf(version);
   if (!family) throw new CniError(ErrorCode.IncompatibleCNIVersion, `unsupported CNI result version ${JSON.stringify(version)}`);
-  const clean = dropNulls(value);
   const schema = family === '020' ? result020Schema() : family === '040' ? result040Schema() : result100Schema();
   const problem = check(schema, clean);
   if (problem) throw new CniError(ErrorCode.DecodingFailure, `invalid ${version} result`, problem);
-  const withVersion = { ...(clean as object), cniVersion: version } as AnyResult;
+  const withVersion = { ...clean, cniVersion: version } as AnyResult;
   return normalise(withVersion, family);
 }
 

@@ -107,13 +107,12 @@ export const netConfSchema = lazy(() =>
 
 export type Issue = z.core.$ZodIssue;
 
-/** `ips[0].address`, `capabilities.mac`, `plugins[1]["cni.dev/x"]`. */
+/** `ips[0].address`, `capabilities.mac`, `plugins[1].cni.dev/valid-attachments[0]`. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
-    else if (typeof p === 'string' && /^[A-Za-z_$][\w$]*$/.test(p)) out += out === '' ? p : `.${p}`;
-    else out += `[${JSON.stringify(String(p))}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
   }
   return out;
 }
@@ -147,16 +146,31 @@ export function check(schema: z.ZodMiniType, value: unknown, prefix: ReadonlyArr
   return first ? issueText(first, prefix) : 'invalid value';
 }
 
+/** Every key name a result type knows, by lower case (Go matches JSON keys case-insensitively). */
+const RESULT_KEYS = new Map(
+  [
+    'cniVersion', 'interfaces', 'ips', 'routes', 'dns', 'ip4', 'ip6', // result
+    'name', 'mac', 'mtu', 'sandbox', 'socketPath', 'pciID', // interface
+    'version', 'interface', 'address', 'gateway', 'ip', // ip config
+    'dst', 'gw', 'advmss', 'priority', 'table', 'scope', // route
+    'nameservers', 'domain', 'search', 'options', // dns
+  ].map((k) => [k.toLowerCase(), k]),
+);
+
 /**
- * Go's encoding/json treats a JSON null like an absent field. Results are rebuilt from known keys
- * only, so nulls in objects are dropped before validation (nulls inside arrays stay and fail).
+ * Prepares a raw result for validation the way Go's encoding/json reads it: a key matches its
+ * field case-insensitively (a later duplicate wins) and a JSON null is the same as an absent
+ * key. Results are rebuilt from known keys only, so unknown keys are dropped here; nulls inside
+ * arrays stay and fail validation.
  */
-export function dropNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(dropNulls);
+export function goReadView(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(goReadView);
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    // "__proto__" is never a known key; skipping it keeps the copy's prototype intact.
-    for (const [k, x] of Object.entries(v)) if (x !== null && k !== '__proto__') out[k] = dropNulls(x);
+    for (const [k, x] of Object.entries(v)) {
+      const known = RESULT_KEYS.get(k.toLowerCase());
+      if (known !== undefined && x !== null) out[known] = goReadView(x);
+    }
     return out;
   }
   return v;
