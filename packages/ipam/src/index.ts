@@ -31,3 +31,24 @@ export {
   to16,
   to4,
 } from './ip.js';
+
+// host-local
+export type { Allocation, Store } from './host-local/store.js';
+export { MemoryStore } from './host-local/store.js';
+export { DiskStore } from './host-local/disk-store.js';
+export type { FileLocker } from './host-local/disk-store.js';
+export type { Range, RangeSet } from './host-local/range.js';
+export { DEFAULT_DATA_DIR, loadHostLocalConfig } from './host-local/config.js';
+export type { HostLocalConfig, StoreLocation } from './host-local/config.js';
+export { allocate } from './host-local/allocator.js';
+export type { Allocated } from './host-local/allocator.js';
+export {
+  diskStoreFactory,
+  hostLocalAdd,
+  hostLocalCheck,
+  hostLocalDel,
+  hostLocalGc,
+  hostLocalPlugin,
+  hostLocalStatus,
+} from './host-local/plugin.js';
+export type { StoreFactory } from './host-local/plugin.js';

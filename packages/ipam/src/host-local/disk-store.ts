@@ -1,0 +1,164 @@
+// Floor 3 (ipam/host-local): the on-disk store, file-compatible with the reference host-local
+// (backend/disk) so both can share one dataDir: `<dataDir>/<network>/` (0755) holds one file per
+// reserved address named by its text, containing `<containerID>\r\n<ifname>` (0600, created with
+// O_EXCL), `last_reserved_ip.<rangeIdx>`, and `lock`, which both implementations flock(LOCK_EX).
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadNative } from '@tscni/native';
+import { formatIP, parseIP } from '../ip.js';
+import type { IP } from '../ip.js';
+import { Mutex, matchesExact, matchesLegacy } from './store.js';
+import type { Allocation, Store } from './store.js';
+
+/** The two calls of the native addon the store needs; tests may pass their own. */
+export interface FileLocker {
+  flock(fd: number, exclusive: boolean): Promise<void>;
+  funlock(fd: number): void;
+}
+
+const LAST_IP_PREFIX = 'last_reserved_ip.';
+const LOCK_FILE = 'lock';
+const LINE_BREAK = '\r\n';
+
+function isErrno(e: unknown, code: string): boolean {
+  return e instanceof Error && (e as NodeJS.ErrnoException).code === code;
+}
+
+/** File content -> owner. The legacy format (before ifname was recorded) holds only the container ID. */
+export function parseAllocationFile(ip: IP, content: string): Allocation {
+  const text = content.trim();
+  const i = text.indexOf(LINE_BREAK);
+  if (i < 0) return { ip, containerId: text, ifname: undefined };
+  return { ip, containerId: text.slice(0, i), ifname: text.slice(i + LINE_BREAK.length) };
+}
+
+export class DiskStore implements Store {
+  /** `<dataDir>/<network>` */
+  readonly dir: string;
+  readonly #locker: () => FileLocker;
+  readonly #mutex = new Mutex();
+  #lockFd: number | undefined;
+
+  constructor(dataDir: string, network: string, locker?: FileLocker) {
+    this.dir = join(dataDir, network);
+    this.#locker = locker === undefined ? loadNative : () => locker;
+  }
+
+  /**
+   * In-process callers queue on a mutex first: flock conflicts between open file descriptions,
+   * not between callers sharing this one descriptor.
+   */
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#mutex.run(async () => {
+      const fd = this.#openLock();
+      const locker = this.#locker();
+      await locker.flock(fd, true);
+      try {
+        return await fn();
+      } finally {
+        locker.funlock(fd);
+      }
+    });
+  }
+
+  #openLock(): number {
+    if (this.#lockFd === undefined) {
+      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+      this.#lockFd = openSync(join(this.dir, LOCK_FILE), constants.O_RDONLY | constants.O_CREAT, 0o600);
+    }
+    return this.#lockFd;
+  }
+
+  async reserve(id: string, ifname: string, ip: IP, rangeId: string): Promise<boolean> {
+    const text = formatIP(ip);
+    const file = join(this.dir, text);
+    let fd: number;
+    try {
+      fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (e) {
+      if (isErrno(e, 'EEXIST')) return false;
+      throw e;
+    }
+    try {
+      writeSync(fd, `${id.trim()}${LINE_BREAK}${ifname}`);
+      closeSync(fd);
+    } catch (e) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed or unusable: the unlink below is what matters
+      }
+      unlinkSync(file);
+      throw e;
+    }
+    writeFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), text, { mode: 0o600 });
+    return true;
+  }
+
+  async lastReservedIP(rangeId: string): Promise<IP | undefined> {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), 'utf8');
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    }
+    // An unreadable value only costs round-robin its starting point, as in the reference.
+    return parseIP(text.trim());
+  }
+
+  async list(): Promise<Allocation[]> {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return [];
+      throw e;
+    }
+    const out: Allocation[] = [];
+    for (const name of names) {
+      const ip = parseIP(name);
+      if (ip === undefined) continue; // lock, last_reserved_ip.N, anything else
+      let content: string;
+      try {
+        content = readFileSync(join(this.dir, name), 'utf8');
+      } catch (e) {
+        // Released between readdir and read (list may run without the lock), or not a file.
+        if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR')) continue;
+        throw e;
+      }
+      out.push(parseAllocationFile(ip, content));
+    }
+    return out;
+  }
+
+  async getById(id: string, ifname: string): Promise<IP[]> {
+    return (await this.list()).filter((a) => matchesExact(a, id, ifname) || matchesLegacy(a, id)).map((a) => a.ip);
+  }
+
+  async releaseById(id: string, ifname: string): Promise<IP[]> {
+    const all = await this.list();
+    let hits = all.filter((a) => matchesExact(a, id, ifname));
+    if (hits.length === 0) hits = all.filter((a) => matchesLegacy(a, id));
+    const freed: IP[] = [];
+    for (const a of hits) if (await this.release(a.ip)) freed.push(a.ip);
+    return freed;
+  }
+
+  async release(ip: IP): Promise<boolean> {
+    try {
+      unlinkSync(join(this.dir, formatIP(ip)));
+      return true;
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return false;
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#lockFd !== undefined) {
+      closeSync(this.#lockFd);
+      this.#lockFd = undefined;
+    }
+  }
+}
