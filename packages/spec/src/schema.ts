@@ -163,15 +163,20 @@ const RESULT_KEYS = new Map(
  * key. Results are rebuilt from known keys only, so unknown keys are dropped here; nulls inside
  * arrays stay and fail validation.
  */
-export function goReadView(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(goReadView);
+export function goReadView(v: unknown, depth = 0): unknown {
+  // Results are at most five levels deep; anything deeper fails validation as it stands, and
+  // stopping here keeps hostile nesting from exhausting the stack.
+  if (depth > MAX_RESULT_DEPTH) return v;
+  if (Array.isArray(v)) return v.map((x) => goReadView(x, depth + 1));
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       const known = RESULT_KEYS.get(k.toLowerCase());
-      if (known !== undefined && x !== null) out[known] = goReadView(x);
+      if (known !== undefined && x !== null) out[known] = goReadView(x, depth + 1);
     }
     return out;
   }
   return v;
 }
+
+const MAX_RESULT_DEPTH = 8;
