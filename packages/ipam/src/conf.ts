@@ -48,18 +48,26 @@ export function checkShape<T>(schema: z.ZodMiniType<T>, value: unknown, path: Pa
 }
 
 /**
- * Go's encoding/json reads a JSON null as "absent"; dropping null members before the shape check
- * gives the same result with optional schema fields.
+ * An object as Go's encoding/json fills a struct from it: the `known` keys match case-insensitively
+ * (the last non-null occurrence wins) and land under their canonical names; a JSON null is absent.
+ * Other keys are dropped (the shape checks only look at known keys). A non-object passes through
+ * unchanged for the shape check to report.
  */
-export function withoutNulls(v: unknown): unknown {
+export function goFields(v: unknown, known: readonly string[]): unknown {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const canonical = new Map(known.map((k) => [k.toLowerCase(), k]));
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null && k !== '__proto__') out[k] = x;
+  for (const [k, x] of Object.entries(v)) {
+    const name = canonical.get(k.toLowerCase());
+    if (name !== undefined && x !== null) out[name] = x;
+  }
   return out;
 }
 
 const optionalString = () => z.optional(z.string());
 const optionalInt = () => z.optional(z.number().check(z.refine((n) => Number.isSafeInteger(n), 'must be an integer')));
+
+const ROUTE_KEYS = ['dst', 'gw', 'mtu', 'advmss', 'priority', 'table', 'scope'];
 
 const routeShape = () =>
   z.looseObject({
@@ -77,7 +85,7 @@ export function parseRoutes(value: unknown, path: Path): Route[] | undefined {
   if (value === undefined || value === null) return undefined;
   const list = checkShape(z.array(z.unknown()), value, path);
   return list.map((raw, i) => {
-    const r = checkShape(routeShape(), withoutNulls(raw), [...path, i]);
+    const r = checkShape(routeShape(), goFields(raw, ROUTE_KEYS), [...path, i]);
     const dst = parseCIDR(r.dst);
     if (dst === undefined) throw configError([...path, i, 'dst'], `invalid CIDR address: ${r.dst}`);
     const route: Route = { dst: formatCIDR(dst) };
@@ -114,11 +122,18 @@ export function parseRequestedIPs(value: unknown, path: Path): IP[] {
   });
 }
 
-/** The object at `o[key]` when it is one, else undefined (a non-object there is ignored, as Go does for unknown shapes of optional metadata). */
-export function objectAt(o: unknown, key: string): Record<string, unknown> | undefined {
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
-  const v = (o as Record<string, unknown>)[key];
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+/**
+ * `o[key]` read as Go reads an optional nested struct: the key matches case-insensitively, then the
+ * object's `known` keys are folded (goFields). A missing member or null is undefined; any other
+ * non-object is a code 7 error naming the field.
+ */
+export function structAt(o: Record<string, unknown> | undefined, key: string, known: readonly string[], path: Path): Record<string, unknown> | undefined {
+  if (o === undefined) return undefined;
+  let v: unknown;
+  for (const [k, x] of Object.entries(o)) if (k.toLowerCase() === key.toLowerCase() && x !== null) v = x;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw configError([...path, key], `must be an object, got ${typeName(v)}`);
+  return goFields(v, known) as Record<string, unknown>;
 }
 
 /** Reads resolv.conf lines `nameserver`, `domain`, `search`, `options` into a DNS object (host-local `resolvConf`). */

@@ -136,3 +136,22 @@ describe('loadHostLocalConfig', () => {
     expect(loadStoreLocation(conf({ ranges: [[{ subnet: 'bad' }]], dataDir: '/d' }))).toEqual({ name: 'net1', dataDir: '/d' });
   });
 });
+
+describe('Go JSON reading', () => {
+  it('matches ipam, range, route, runtimeConfig and args keys case-insensitively like encoding/json', () => {
+    const c = load(
+      { Ranges: [[{ SUBNET: '10.1.2.0/24', rangestart: '10.1.2.10' }]], DATADIR: '/d', Routes: [{ DST: '0.0.0.0/0', GW: '10.1.2.1' }] },
+      { runtimeConfig: { IPs: ['10.1.2.11'] }, args: { CNI: { IPS: ['10.1.2.12'] } } },
+    );
+    expect(sets(c)).toEqual(['10.1.2.10-10.1.2.254']);
+    expect(c.dataDir).toBe('/d');
+    expect(c.routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.1.2.1' }]);
+    expect(c.requestedIPs.map(formatIP)).toEqual(['10.1.2.12', '10.1.2.11']);
+  });
+
+  it('rejects args.cni that is not an object', () => {
+    const e = failure(() => load({ subnet: '10.0.0.0/24' }, { args: { cni: 'x' } }));
+    expect(e.code).toBe(7);
+    expect(e.msg).toBe('args.cni: must be an object, got string');
+  });
+});

@@ -4,7 +4,7 @@
 import { CniError, ErrorCode, loadCniArgs, versionAtLeast } from '@tscni/spec';
 import type { NetConf, Route } from '@tscni/spec';
 import * as z from 'zod/mini';
-import { checkShape, configError, objectAt, parseRequestedIP, parseRequestedIPs, parseRoutes, withoutNulls } from '../conf.js';
+import { checkShape, configError, goFields, parseRequestedIP, parseRequestedIPs, parseRoutes, structAt } from '../conf.js';
 import type { Path } from '../conf.js';
 import {
   bitLength,
@@ -52,6 +52,9 @@ const ipamShape = () =>
     subnet: z.optional(z.string()),
   });
 
+const IPAM_KEYS = ['dataDir', 'resolvConf', 'ranges', 'routes', 'subnet', 'rangeStart', 'rangeEnd', 'gateway'];
+const RANGE_KEYS = ['subnet', 'rangeStart', 'rangeEnd', 'gateway'];
+
 const rangeShape = () =>
   z.looseObject({
     subnet: z.string(),
@@ -74,7 +77,7 @@ function inSubnet(subnet: IPNet, ip: IP): boolean {
 
 /** One range object -> a validated Range with the reference's defaults filled in. */
 export function parseRange(raw: unknown, path: Path, setIdx: number): Range {
-  const o = checkShape(rangeShape(), withoutNulls(raw), path);
+  const o = checkShape(rangeShape(), goFields(raw, RANGE_KEYS), path);
   const fail = (field: string, text: string): CniError => configError([...path, field], `invalid range set ${setIdx}: ${text}`);
 
   const parsed = parseCIDR(o.subnet);
@@ -155,15 +158,15 @@ export interface StoreLocation {
 
 export function loadStoreLocation(netconf: NetConf): StoreLocation {
   if (netconf.ipam === undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, "IPAM config missing 'ipam' key");
-  const ipam = checkShape(z.looseObject({ dataDir: z.optional(z.string()) }), withoutNulls(netconf.ipam), ['ipam']);
+  const ipam = checkShape(z.looseObject({ dataDir: z.optional(z.string()) }), goFields(netconf.ipam, ['dataDir']), ['ipam']);
   return { name: netconf.name, dataDir: ipam.dataDir !== undefined && ipam.dataDir !== '' ? ipam.dataDir : DEFAULT_DATA_DIR };
 }
 
 export function loadHostLocalConfig(netconf: NetConf, cniArgs: string, opts: LoadOptions = {}): HostLocalConfig {
   if (netconf.ipam === undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, "IPAM config missing 'ipam' key");
-  const ipam = checkShape(ipamShape(), withoutNulls(netconf.ipam), ['ipam']);
-  const runtimeConfig = objectAt(netconf, 'runtimeConfig');
-  const argsCni = objectAt(objectAt(netconf, 'args'), 'cni');
+  const ipam = checkShape(ipamShape(), goFields(netconf.ipam, IPAM_KEYS), ['ipam']);
+  const runtimeConfig = goFields(netconf.runtimeConfig, ['ipRanges', 'ips']) as Record<string, unknown> | undefined;
+  const argsCni = structAt(netconf.args, 'cni', ['ips'], ['args']);
 
   const requested: IP[] = [];
   const fromEnv = cniArgsIP(cniArgs);
