@@ -1,0 +1,122 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatIP, parseIP } from '../ip.js';
+import type { IP } from '../ip.js';
+import { DiskStore, parseAllocationFile } from './disk-store.js';
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'tscni-disk-'));
+});
+afterEach(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const ip = (s: string): IP => parseIP(s) as IP;
+const mode = (p: string) => statSync(p).mode & 0o777;
+
+describe('DiskStore file layout (shared with the reference host-local)', () => {
+  it('writes <dataDir>/<net>/<ip> as "<id>\\r\\n<ifname>" (0600), last_reserved_ip.<idx> and lock', async () => {
+    const store = new DiskStore(tmp, 'net1');
+    const ok = await store.withLock(() => store.reserve(' ctr1 ', 'eth0', ip('2001:DB8::0:5'), '3'));
+    expect(ok).toBe(true);
+    const dir = join(tmp, 'net1');
+    expect(mode(dir)).toBe(0o755 & ~process.umask());
+    expect(readdirSync(dir).sort()).toEqual(['2001:db8::5', 'last_reserved_ip.3', 'lock']);
+    expect(readFileSync(join(dir, '2001:db8::5'), 'utf8')).toBe('ctr1\r\neth0');
+    expect(mode(join(dir, '2001:db8::5'))).toBe(0o600);
+    expect(readFileSync(join(dir, 'last_reserved_ip.3'), 'utf8')).toBe('2001:db8::5');
+    expect(mode(join(dir, 'last_reserved_ip.3'))).toBe(0o600);
+    expect(formatIP((await store.lastReservedIP('3'))!)).toBe('2001:db8::5');
+    expect(await store.lastReservedIP('0')).toBeUndefined();
+    await store.close();
+  });
+
+  it('never takes an address whose file exists (O_EXCL)', async () => {
+    const store = new DiskStore(tmp, 'net1');
+    await store.withLock(async () => {
+      expect(await store.reserve('a', 'eth0', ip('10.0.0.2'), '0')).toBe(true);
+      expect(await store.reserve('b', 'eth0', ip('10.0.0.2'), '0')).toBe(false);
+    });
+    expect(readFileSync(join(tmp, 'net1', '10.0.0.2'), 'utf8')).toBe('a\r\neth0');
+    await store.close();
+  });
+
+  it('reads legacy files and ignores everything that is not named by an address', async () => {
+    const dir = join(tmp, 'net1');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '10.0.0.7'), 'legacy-id\n');
+    writeFileSync(join(dir, '10.0.0.8'), 'new-id\r\neth1');
+    writeFileSync(join(dir, 'last_reserved_ip.0'), '10.0.0.8\n');
+    writeFileSync(join(dir, 'notes.txt'), 'new-id\r\neth1');
+    mkdirSync(join(dir, '10.0.0.9'));
+    const store = new DiskStore(tmp, 'net1');
+    const all = (await store.list()).map((a) => [formatIP(a.ip), a.containerId, a.ifname]).sort();
+    expect(all).toEqual([
+      ['10.0.0.7', 'legacy-id', undefined],
+      ['10.0.0.8', 'new-id', 'eth1'],
+    ]);
+    expect(formatIP((await store.lastReservedIP('0'))!)).toBe('10.0.0.8');
+    expect((await store.getById('legacy-id', 'eth0')).map(formatIP)).toEqual(['10.0.0.7']);
+    // Exact matches win; only without one does the legacy fallback apply.
+    expect((await store.withLock(() => store.releaseById('new-id', 'eth1'))).map(formatIP)).toEqual(['10.0.0.8']);
+    expect((await store.withLock(() => store.releaseById('legacy-id', 'eth9'))).map(formatIP)).toEqual(['10.0.0.7']);
+    expect(readdirSync(dir).sort()).toEqual(['10.0.0.9', 'last_reserved_ip.0', 'lock', 'notes.txt']);
+    await store.close();
+  });
+
+  it('lists nothing for a network that has no directory yet, without creating it', async () => {
+    const store = new DiskStore(tmp, 'fresh');
+    expect(await store.list()).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('parses file contents like the reference compares them (trimmed)', () => {
+    const a = ip('10.0.0.1');
+    expect(parseAllocationFile(a, '  id\r\neth0\n')).toEqual({ ip: a, containerId: 'id', ifname: 'eth0' });
+    expect(parseAllocationFile(a, 'id')).toEqual({ ip: a, containerId: 'id', ifname: undefined });
+  });
+});
+
+describe('DiskStore locking', () => {
+  it('serialises two stores (two open file descriptions) on the same network', async () => {
+    const s1 = new DiskStore(tmp, 'net1');
+    const s2 = new DiskStore(tmp, 'net1');
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = s1.withLock(async () => {
+      events.push('1 in');
+      await gate;
+      events.push('1 out');
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const second = s2.withLock(async () => {
+      events.push('2 in');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual(['1 in']);
+    release();
+    await Promise.all([first, second]);
+    expect(events).toEqual(['1 in', '1 out', '2 in']);
+    await s1.close();
+    await s2.close();
+  });
+
+  const hasFlockCli = spawnSync('flock', ['--version']).status === 0;
+  it.skipIf(!hasFlockCli)('waits while another process holds flock on <net>/lock (util-linux flock, as Go host-local does)', async () => {
+    const store = new DiskStore(tmp, 'net1');
+    await store.withLock(async () => {}); // creates the directory and the lock file
+    const holder = spawn('flock', ['--exclusive', join(tmp, 'net1', 'lock'), '-c', 'echo held; sleep 0.4'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const t0 = Date.now();
+    await store.withLock(async () => {});
+    const waited = Date.now() - t0;
+    await new Promise<void>((resolve) => (holder.exitCode !== null ? resolve() : holder.once('exit', () => resolve())));
+    expect(waited).toBeGreaterThanOrEqual(250);
+    await store.close();
+  });
+});
