@@ -20,6 +20,8 @@ export interface Invocation {
   verb: string;
   args: string[];
   ifName: string | undefined;
+  /** Overrides the container ID derived from the netns path (an extension over the reference). */
+  containerId: string | undefined;
   timeoutMs: number | undefined;
 }
 
@@ -66,6 +68,7 @@ function parseTimeout(v: string): number {
 export function parseArgv(argv: readonly string[]): Invocation | 'help' | { help: string } {
   const positional: string[] = [];
   let ifName: string | undefined;
+  let containerId: string | undefined;
   let timeoutMs: number | undefined;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -85,6 +88,7 @@ export function parseArgv(argv: readonly string[]): Invocation | 'help' | { help
     const inline = eq > 0 ? a.slice(eq + 1) : undefined;
     if (name === '-h' || name === '--help') help = true;
     else if (name === '-i' || name === '--ifname') ifName = takeValue(name, inline);
+    else if (name === '--container-id') containerId = takeValue(name, inline);
     else if (name === '-t' || name === '--timeout') timeoutMs = parseTimeout(takeValue(name, inline));
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown flag: ${a}`);
     else positional.push(a);
@@ -95,7 +99,7 @@ export function parseArgv(argv: readonly string[]): Invocation | 'help' | { help
     return 'help';
   }
   if (help) return { help: verbHelp(verb) ?? HELP };
-  return { verb, args, ifName, timeoutMs };
+  return { verb, args, ifName, containerId, timeoutMs };
 }
 
 /** The exit status for a CNI error code: the code itself when it fits, 255 otherwise (0 and 999 included). */

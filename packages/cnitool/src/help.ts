@@ -13,6 +13,7 @@ Usage:
 
 Flags:
   -i, --ifname <name>      interface name in the namespace (default: $CNI_IFNAME, else eth0)
+      --container-id <id>  use this container ID instead of the one derived from the netns path
   -t, --timeout <seconds>  kill a plugin that runs longer (default: $CNITOOL_TIMEOUT, else 60; 0 = never)
   -h, --help               show help
 

@@ -94,6 +94,6 @@ export async function setupAttachment(ctx: CommandContext): Promise<Attachment> 
   const args = parseCliCniArgs(envVar(ctx, 'CNI_ARGS'));
   const ifName = ctx.inv.ifName ?? (envVar(ctx, 'CNI_IFNAME') || DEFAULT_IFNAME);
   const netns = resolve(ctx.io.cwd ?? process.cwd(), ctx.inv.args[1] as string);
-  const rt: RuntimeConf = { containerId: containerIdFor(netns), netns, ifName, args, capabilityArgs };
+  const rt: RuntimeConf = { containerId: ctx.inv.containerId ?? containerIdFor(netns), netns, ifName, args, capabilityArgs };
   return { engine, list, rt };
 }
