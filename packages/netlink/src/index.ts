@@ -99,4 +99,86 @@ export {
   IFF,
 } from './codec/iflink.js';
 
+// transport
+export {
+  DatagramTransport,
+  SocketTransport,
+  FakeTransport,
+  DUMP_INTR_RETRIES,
+  messageBody,
+} from './transport.js';
+export type { NetlinkTransport, RequestOptions, FakeReply, FakeResponder } from './transport.js';
+
+// rtnetlink
+export { RtNetlink } from './rtnl/rtnetlink.js';
+export type {
+  LinkRef,
+  NetnsTarget,
+  CommonLinkOptions,
+  VethPeerOptions,
+  LinkKindSpec,
+  CreateLinkSpec,
+  SetLinkOptions,
+  AddAddressOptions,
+  RouteTypeName,
+  RouteSpec,
+  RouteFilter,
+  RuleSpec,
+  NeighbourSpec,
+  NeighbourInfo,
+  BridgeVlanOptions,
+} from './rtnl/rtnetlink.js';
+export {
+  encodeLinkMessage,
+  decodeLinkMessage,
+  encodeLinkBody,
+  decodeLinkBody,
+  encodeBridgePort,
+  decodeBridgePort,
+  bridgeVlanEntries,
+  toLink,
+  linkFromReply,
+  IFINFOMSG_LEN,
+} from './rtnl/link.js';
+export type {
+  Link,
+  LinkMessage,
+  LinkInfo,
+  LinkKindData,
+  BridgeAttrs,
+  BridgePortAttrs,
+  BridgeVlan,
+  BridgeVlanInfo,
+  BridgeAfSpec,
+  VxlanAttrs,
+  TunAttrs,
+  MacvlanMode,
+  IpvlanMode,
+  IpvlanFlag,
+  VlanProtocol,
+  OperState,
+} from './rtnl/link.js';
+export { encodeAddrMessage, decodeAddrMessage, decodeAddrBody, toAddress, IFADDRMSG_LEN } from './rtnl/addr.js';
+export type { Address, AddrMessage } from './rtnl/addr.js';
+export { encodeRouteMessage, decodeRouteMessage, decodeRouteBody, toRouteInfo, RTMSG_LEN } from './rtnl/route.js';
+export type { RouteInfo, RouteMessage, RouteMetrics } from './rtnl/route.js';
+export { encodeRuleMessage, decodeRuleMessage, decodeRuleBody, toRuleInfo, FIB_RULE_HDR_LEN } from './rtnl/rule.js';
+export type { RuleInfo, RuleMessage } from './rtnl/rule.js';
+export { encodeNeighMessage, decodeNeighMessage, decodeNeighBody, NDMSG_LEN } from './rtnl/neigh.js';
+export type { NeighMessage } from './rtnl/neigh.js';
+
+// namespaces and sysctl
+export {
+  NETNS_RUN_DIR,
+  InvalidNetnsNameError,
+  netnsPath,
+  createNetns,
+  deleteNetns,
+  listNetns,
+  netnsInode,
+  openNetns,
+  withNetnsFd,
+} from './netns.js';
+export { SYSCTL_ROOT, InvalidSysctlKeyError, sysctlPath, readSysctl, writeSysctl } from './sysctl.js';
+
 // tc and nftables
