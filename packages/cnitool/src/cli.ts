@@ -13,6 +13,8 @@ export interface CliIO {
   cwd?: string;
   /** Plugin execution (default: the engine's RawExec); tests pass a FakeExec. */
   exec?: PluginExec;
+  /** Aborts the running plugin (the bin wires SIGINT/SIGTERM to it). */
+  signal?: AbortSignal;
 }
 
 /** Parsed command line: the verb, its positional arguments and the global flags. */

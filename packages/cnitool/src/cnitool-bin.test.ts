@@ -30,6 +30,9 @@ beforeAll(async () => {
   // A plugin that fails with a message on stderr only (no CNI error JSON), like a crashing binary.
   await writeFile(join(binDir, 'stderr-only'), '#!/bin/sh\necho "fatal: cannot open /dev/foo" >&2\nexit 3\n');
   await chmod(join(binDir, 'stderr-only'), 0o755);
+  // A plugin that records its pid in $PIDFILE and hangs.
+  await writeFile(join(binDir, 'hang-pid'), '#!/bin/sh\necho $$ > "$PIDFILE"\nexec sleep 30\n');
+  await chmod(join(binDir, 'hang-pid'), 0o755);
 }, 60_000);
 
 afterAll(async () => {
@@ -215,6 +218,38 @@ describe('cnitool as a process: a whole lifecycle', () => {
     expect(first.stdin['prevResult']).toMatchObject({ cniVersion: '1.1.0' });
     // The synthesised DEL of gc used the args cached by the second ADD.
     expect(records[5]?.env).toMatchObject({ CNI_NETNS: ns, CNI_IFNAME: 'eth0', CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=p' });
+  });
+
+  it('SIGINT aborts a hanging plugin: it is killed and cnitool exits 11', async () => {
+    const dir = await mkdtemp(join(work, 'sigint-'));
+    await mkdir(join(dir, 'net.d'));
+    await writeFile(join(dir, 'net.d', '10-net.conflist'), JSON.stringify(net([{ type: 'hang-pid' }])));
+    const pidFile = join(dir, 'pid');
+    const child = spawn(cnitool, ['add', 'net', join(dir, 'ns')], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', NETCONFPATH: join(dir, 'net.d'), CNI_PATH: binDir, CNI_CACHE_DIR: join(dir, 'cache'), PIDFILE: pidFile },
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const closed = new Promise<number | null>((res) => child.on('close', res));
+    let pid = 0;
+    for (let i = 0; i < 100 && pid === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || 0;
+    }
+    expect(pid).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await closed).toBe(11);
+    expect(stderr).toMatch(/^Error: plugin type="hang-pid" failed \(add\): plugin "hang-pid" was aborted\n$/);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
   });
 
   it('prints help and exits 0', async () => {

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { CapabilityArgs } from '@tscni/spec';
 import { CniEngine, loadNetworkConfList } from '@tscni/engine';
-import type { CniEngineOptions, NetworkConfigList, RuntimeConf } from '@tscni/engine';
+import type { CniEngineOptions, NetworkConfigList, OperationOptions, RuntimeConf } from '@tscni/engine';
 import type { CommandContext } from './cli.js';
 
 export const DEFAULT_NETCONFPATH = '/etc/cni/net.d';
@@ -72,6 +72,11 @@ export function makeEngine(ctx: CommandContext): CniEngine {
   if (t !== undefined) opts.timeoutMs = t;
   if (ctx.io.exec !== undefined) opts.exec = ctx.io.exec;
   return new CniEngine(opts);
+}
+
+/** Per-operation options: the abort signal of the run, if any. */
+export function opOptions(ctx: CommandContext): OperationOptions {
+  return ctx.io.signal === undefined ? {} : { signal: ctx.io.signal };
 }
 
 /** Loads `<network-name>` from NETCONFPATH. */
