@@ -103,11 +103,12 @@ describe.skipIf(!canRun)(`native netns (${skipReason})`, () => {
     expect(ipNetnsList()).not.toContain(name);
   });
 
-  it('refuses to create over an existing path', () => {
+  it('refuses to create over an existing path or at a relative one', () => {
     const n = loadNative();
     const path = newNetnsPath();
     n.netnsCreate(path);
     expectNativeError(() => n.netnsCreate(path), { code: 'EEXIST', syscall: 'open', message: `open(${path}): EEXIST` });
+    expectNativeError(() => n.netnsCreate('relative/ns'), { code: 'EINVAL', syscall: 'netnsCreate', message: 'is not absolute' });
   });
 
   it('creates a missing directory and makes it a shared mount point, as ip netns add does', () => {

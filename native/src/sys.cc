@@ -138,6 +138,8 @@ std::string ErrnoName(int err) {
 }
 
 SysError NetnsCreate(const std::string& path) {
+  // The parent directory becomes a mount point: never guess it from a relative path.
+  if (path.front() != '/') return SysError{EINVAL, "netnsCreate", path + " is not absolute"};
   std::string dir = Dirname(path);
   if (SysError e = MakeDirs(dir)) return e;
   if (SysError e = MakeSharedMountPoint(dir)) return e;
