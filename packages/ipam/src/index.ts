@@ -52,3 +52,7 @@ export {
   hostLocalStatus,
 } from './host-local/plugin.js';
 export type { StoreFactory } from './host-local/plugin.js';
+
+// static
+export { loadStaticConfig, staticAdd, staticCheck, staticPlugin } from './static/plugin.js';
+export type { StaticAddress, StaticConfig } from './static/plugin.js';

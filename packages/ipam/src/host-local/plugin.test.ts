@@ -231,7 +231,7 @@ describe('host-local on the disk store', () => {
   it('runs ADD/CHECK/GC/DEL against files under dataDir', async () => {
     const conf = netconf({ ranges: [[{ subnet: '10.1.0.0/24' }]], dataDir: tmp });
     const r = await hostLocalAdd(cmd(conf, 'a'));
-    expect(r.ips).toEqual([{ address: '10.1.0.2/24', gateway: '10.1.0.1' }]);
+    expect(r).toEqual({ cniVersion: '1.1.0', ips: [{ address: '10.1.0.2/24', gateway: '10.1.0.1' }] });
     await hostLocalAdd(cmd(conf, 'b'));
     await hostLocalCheck(cmd(conf, 'a'));
     expect(readdirSync(join(tmp, 'testnet')).sort()).toEqual(['10.1.0.2', '10.1.0.3', 'last_reserved_ip.0', 'lock']);
