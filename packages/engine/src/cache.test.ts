@@ -103,6 +103,11 @@ describe('cache files', () => {
     expect(() => cacheFilePath(dir, 'n', '', 'eth0')).toThrow(/container ID/);
   });
 
+  it('never builds a path outside results/', () => {
+    expect(() => cacheFilePath(dir, '../../etc', 'c', 'eth0')).toThrow(/invalid cache file name part/);
+    expect(() => cacheFilePath(dir, 'n', 'c', '..')).toThrow(/invalid cache file name part/);
+  });
+
   it('deleting a missing entry is fine', async () => {
     await expect(deleteCacheEntry(dir, 'n', 'c', 'eth0')).resolves.toBeUndefined();
   });

@@ -47,6 +47,13 @@ export function cacheFilePath(cacheDir: string, networkName: string, containerId
       `cache file path requires network name (${JSON.stringify(networkName)}), container ID (${JSON.stringify(containerId)}), and interface name (${JSON.stringify(ifName)})`,
     );
   }
+  // Names reach here unvalidated on DEL/CHECK/GC (libcni validates them on ADD only); never let one
+  // point outside the results directory.
+  for (const part of [networkName, containerId, ifName]) {
+    if (part.includes('/') || part.includes('\0') || part === '.' || part === '..') {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid cache file name part ${JSON.stringify(part)}`);
+    }
+  }
   return join(resultsDir(cacheDir), `${networkName}-${containerId}-${ifName}`);
 }
 

@@ -167,6 +167,19 @@ describe('ADD', () => {
   });
 });
 
+describe('exec options', () => {
+  it('passes the engine timeout, a per-operation override and the abort signal to the exec', async () => {
+    const timed = new CniEngine({ path: ['/bin'], cacheDir, exec: fake, timeoutMs: 1234 });
+    fake.register('p', () => result100);
+    const l = list({ cniVersion: '1.0.0', plugins: [{ type: 'p' }] });
+    await timed.addNetworkList(l, rt);
+    const ac = new AbortController();
+    await timed.delNetworkList(l, rt, { timeoutMs: 50, signal: ac.signal });
+    expect(fake.calls.map((c) => c.opts.timeoutMs)).toEqual([1234, 50]);
+    expect(fake.calls[1]?.opts.signal).toBe(ac.signal);
+  });
+});
+
 describe('DEL', () => {
   it('runs plugins in reverse with the cached result (in the list version) and removes the entry', async () => {
     fake.register('a', () => ({ ...result100, cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.2/24' }], dns: {} })).register('b');
