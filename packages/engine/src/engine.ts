@@ -9,6 +9,7 @@ import {
   parseNetConf,
   parseResult,
   parseVersionInfo,
+  SPEC_VERSIONS,
   stringifyCniArgs,
   validateContainerId,
   validateInterfaceName,
@@ -136,7 +137,7 @@ export class CniEngine {
 
   /** Registers a TypeScript plugin for `type`: it is called in-process instead of executing a file. */
   registerPlugin(type: string, plugin: InProcessPlugin, info: InProcessPluginInfo = {}): void {
-    this.inProcess.set(type, { plugin, versions: info.supportedVersions ?? ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+    this.inProcess.set(type, { plugin, versions: info.supportedVersions ?? SPEC_VERSIONS });
   }
 
   // ---- lists ----
