@@ -579,7 +579,8 @@ export function toLink(m: LinkMessage): Link {
   if (m.address !== undefined) l.mac = m.address;
   if (m.broadcast !== undefined) l.broadcast = m.broadcast;
   if (m.master !== undefined && m.master !== 0) l.master = m.master;
-  if (m.link !== undefined && m.link !== m.index) l.link = m.link;
+  // Devices without a parent report their own index; a peer in another namespace may share the number.
+  if (m.link !== undefined && (m.link !== m.index || m.linkNetnsId !== undefined)) l.link = m.link;
   if (m.linkNetnsId !== undefined) l.linkNetnsId = m.linkNetnsId;
   if (m.alias !== undefined) l.alias = m.alias;
   if (m.txQueueLen !== undefined) l.txQueueLen = m.txQueueLen;

@@ -761,7 +761,8 @@ export class RtNetlink {
 
   async listNeighbours(filter: { dev?: LinkRef; family?: IpFamily } = {}): Promise<NeighbourInfo[]> {
     const index = filter.dev === undefined ? 0 : await this.linkIndex(filter.dev);
-    const m: NeighMessage = { family: filter.family ?? AF_UNSPEC, index, state: 0, flags: 0, type: 0 };
+    // Strict dump checking refuses a non-zero ndm_ifindex (the kernel filters via NDA_IFINDEX); filter here.
+    const m: NeighMessage = { family: filter.family ?? AF_UNSPEC, index: 0, state: 0, flags: 0, type: 0 };
     const replies = await this.#transport.request(encodeNeighMessage(RTM.GETNEIGH, DUMP, m), {
       dump: true,
       operation: 'neigh list',
