@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Test tooling (not shipped): records the netlink requests iproute2 sends for each operation we encode,
-// by running `ip`/`bridge` under strace in a throw-away namespace. Output: src/rtnl/fixtures/*.json with
-// { command, type, hex } per case, seq and pid zeroed. Run as root: node scripts/capture-fixtures.mjs
+// and the kernel's replies to iproute2's show commands together with iproute2's own JSON rendering of
+// them, by running `ip`/`bridge` under strace in throw-away namespaces. Output: src/rtnl/fixtures/*.json
+// ({ command, type, hex } per request, seq and pid zeroed). Run as root: node scripts/capture-fixtures.mjs
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,15 +15,19 @@ const tag = randomBytes(3).toString('hex');
 const ns = `tscfix${tag}`;
 const ns2 = `tscfix2${tag}`;
 
+/** Fixture files name the namespaces $NS and $NS2 so that re-captures diff cleanly. */
+const normalize = (command) => command.replaceAll(ns2, '$NS2').replaceAll(ns, '$NS');
+
 const RTM = { NEWLINK: 16, DELLINK: 17, SETLINK: 19, NEWADDR: 20, DELADDR: 21, NEWROUTE: 24, DELROUTE: 25, NEWNEIGH: 28, DELNEIGH: 29, NEWRULE: 32, DELRULE: 33 };
 
-/** Run argv under strace; return every netlink message sent, as hex strings. */
-function sentMessages(argv) {
-  const r = spawnSync('strace', ['-e', 'trace=sendmsg,sendto', '-e', 'write=all', '-s', '0', ...argv], { encoding: 'utf8' });
+/** Run argv under strace; return every netlink message sent (or received), seq/pid zeroed. */
+function sentMessages(argv, direction = 'sent') {
+  const trace = direction === 'sent' ? ['trace=sendmsg,sendto', 'write=all'] : ['trace=recvmsg', 'read=all'];
+  const r = spawnSync('strace', ['-e', trace[0], '-e', trace[1], '-s', '0', ...argv], { encoding: 'utf8' });
   const bufs = [];
   let cur = null;
   for (const line of r.stderr.split('\n')) {
-    if (/^(sendmsg|sendto)\(/.test(line)) {
+    if (/^(sendmsg|sendto|recvmsg)\(/.test(line)) {
       cur = [];
       bufs.push(cur);
     } else if (cur && /^ \| [0-9a-f]{5} /.test(line)) {
@@ -42,7 +47,12 @@ function sentMessages(argv) {
       off += (len + 3) & ~3;
     }
   }
-  return { msgs, status: r.status, stderr: r.stderr.split('\n').filter((l) => !/^( \||sendmsg|sendto|\+\+\+| \*)/.test(l)).join('\n').trim() };
+  const stderr = r.stderr
+    .split('\n')
+    .filter((l) => !/^( \||sendmsg|sendto|recvmsg|\+\+\+| \*)/.test(l))
+    .join('\n')
+    .trim();
+  return { msgs, status: r.status, stderr };
 }
 
 function capture(command, type) {
@@ -51,7 +61,24 @@ function capture(command, type) {
   const hits = msgs.filter((m) => m.readUInt16LE(4) === type);
   const last = hits[hits.length - 1];
   if (!last) throw new Error(`${command}: no message of type ${type} sent (${stderr})`);
-  return { command, type, exit: status, ...(status ? { stderr } : {}), hex: last.toString('hex') };
+  return { command: normalize(command), type, exit: status, ...(status ? { stderr } : {}), hex: last.toString('hex') };
+}
+
+/** The kernel's replies of `type` to a show command, and iproute2's JSON for the same command. */
+function captureReplies(command, type) {
+  const argv = command.split(' ');
+  const { msgs } = sentMessages(argv, 'received');
+  const seen = new Set();
+  const messages = [];
+  for (const m of msgs) {
+    const hex = m.toString('hex');
+    if (m.readUInt16LE(4) !== type || seen.has(hex)) continue;
+    seen.add(hex);
+    messages.push(hex);
+  }
+  if (messages.length === 0) throw new Error(`${command}: no reply of type ${type}`);
+  const json = JSON.parse(execFileSync(argv[0], ['-j', ...argv.slice(1)], { encoding: 'utf8' }) || '[]');
+  return { command: normalize(command), type, messages, json };
 }
 
 const sh = (cmd) => execFileSync('sh', ['-c', cmd], { stdio: 'inherit' });
@@ -94,7 +121,8 @@ try {
     setTxqlen: capture(`${ipn} link set dev tvz txqueuelen 2000`, RTM.NEWLINK),
     setPromisc: capture(`${ipn} link set dev tvz promisc on`, RTM.NEWLINK),
     setAllmulti: capture(`${ipn} link set dev tvz allmulticast on`, RTM.NEWLINK),
-    setNetnsPid: capture(`${ipn} link set dev tvz netns 1`, RTM.NEWLINK),
+    // A pid that cannot exist: the request is recorded, the kernel refuses it, nothing leaves the namespace.
+    setNetnsPid: capture(`${ipn} link set dev tvz netns 4194303`, RTM.NEWLINK),
     brportFlags: capture(`bridge -n ${ns} link set dev tport hairpin on learning off isolated on`, RTM.SETLINK),
     brVlanAdd: capture(`bridge -n ${ns} vlan add dev tport vid 10 pvid untagged`, RTM.SETLINK),
     brVlanRange: capture(`bridge -n ${ns} vlan add dev tport vid 20-30`, RTM.SETLINK),
@@ -102,6 +130,8 @@ try {
     del: capture(`${ipn} link del tmv`, RTM.DELLINK),
   };
   writeFileSync(join(outDir, 'links.json'), JSON.stringify(links, null, 2) + '\n');
+
+  sh(`${ipn} link set tport up && ${ipn} link set tbr up && ${ipn} link set tvz alias hello-alias mtu 1400`);
 
   const addrs = {
     addV4: capture(`${ipn} addr add 10.1.2.3/24 dev tparent`, RTM.NEWADDR),
@@ -137,6 +167,23 @@ try {
     del: capture(`${ipn} neigh del 10.1.2.9 dev tparent`, RTM.DELNEIGH),
   };
   writeFileSync(join(outDir, 'neighs.json'), JSON.stringify(neighs, null, 2) + '\n');
+
+  sh(`${ipn} neigh add 10.1.2.10 lladdr 02:00:00:00:00:10 dev tparent nud permanent`);
+  sh(`${ipn} route add 10.16.0.0/16 via 10.1.2.1 table 1000 metric 60 mtu 1400`);
+  sh(`${ipn} rule add fwmark 0x10/0xff iif tparent table 1000 priority 1001`);
+  const replies = {
+    linkBridgePort: captureReplies(`ip -n ${ns} -d link show dev tport`, RTM.NEWLINK),
+    linkBridge: captureReplies(`ip -n ${ns} -d link show dev tbr`, RTM.NEWLINK),
+    linkMacvtap: captureReplies(`ip -n ${ns} -d link show dev tmt`, RTM.NEWLINK),
+    linkVxlan: captureReplies(`ip -n ${ns} -d link show dev tvx`, RTM.NEWLINK),
+    linkVethPeerNetns: captureReplies(`ip -n ${ns} -d link show dev tvc`, RTM.NEWLINK),
+    linkDump: captureReplies(`ip -n ${ns} -d link show`, RTM.NEWLINK),
+    addrDump: captureReplies(`ip -n ${ns} addr show`, RTM.NEWADDR),
+    routeDump: captureReplies(`ip -n ${ns} route show table all`, RTM.NEWROUTE),
+    ruleDump: captureReplies(`ip -n ${ns} rule show`, RTM.NEWRULE),
+    neighDump: captureReplies(`ip -n ${ns} neigh show`, RTM.NEWNEIGH),
+  };
+  writeFileSync(join(outDir, 'replies.json'), JSON.stringify(replies, null, 2) + '\n');
 } finally {
   spawnSync('ip', ['netns', 'del', ns]);
   spawnSync('ip', ['netns', 'del', ns2]);

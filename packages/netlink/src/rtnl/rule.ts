@@ -97,7 +97,8 @@ export function decodeRuleMessage(msg: Uint8Array): { type: number; flags: numbe
 /** The typed view of a policy rule. */
 export interface RuleInfo {
   family: IpFamily;
-  priority?: number;
+  /** The kernel omits FRA_PRIORITY for priority 0. */
+  priority: number;
   table: number;
   action: number;
   /** "addr/len" when the rule matches a source prefix. */
@@ -114,11 +115,11 @@ export interface RuleInfo {
 export function toRuleInfo(m: RuleMessage): RuleInfo {
   const out: RuleInfo = {
     family: m.family as IpFamily,
+    priority: m.priority ?? 0,
     table: m.table,
     action: m.action,
     invert: (m.flags & 2) !== 0,
   };
-  if (m.priority !== undefined) out.priority = m.priority;
   if (m.src !== undefined) out.src = `${m.src}/${m.srcLen}`;
   if (m.dst !== undefined) out.dst = `${m.dst}/${m.dstLen}`;
   if (m.fwmark !== undefined) out.fwmark = m.fwmark;
