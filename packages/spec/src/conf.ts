@@ -4,7 +4,7 @@
 import { CniError, ErrorCode, errorText, jsonTypeName } from './errors.js';
 import { parseJson } from './json.js';
 import type { DNS } from './result.js';
-import { check, formatPath, netConfSchema } from './schema.js';
+import { check, formatPath, netConfShape } from './shape.js';
 import { validateNetworkName } from './validate.js';
 import { selectVersion } from './versions.js';
 
@@ -96,9 +96,9 @@ function goReadPlugin(raw: Obj): Obj {
 }
 
 /** Validates the known keys of one plugin object and returns the copy a plugin gets. */
-function pluginObject(raw: Obj, fail: (detail: string) => never, path: PropertyKey[]): NetConf {
+function pluginObject(raw: Obj, fail: (detail: string) => never, path: Array<string | number>): NetConf {
   const conf = goReadPlugin(raw);
-  const problem = check(netConfSchema(), conf, path);
+  const problem = check(netConfShape, conf, path);
   if (problem) fail(problem);
   if (conf['type'] === undefined) conf['type'] = '';
   const ipam = conf['ipam'];

@@ -3,7 +3,7 @@
 import { CniError, ErrorCode, jsonTypeName, type ErrorResult } from './errors.js';
 import { goJson, parseJson } from './json.js';
 import { canonicalCIDR, canonicalIP, isV4CIDR } from './ip.js';
-import { check, goReadView, result020Schema, result040Schema, result100Schema } from './schema.js';
+import { check, goReadView, result020Shape, result040Shape, result100Shape } from './shape.js';
 import { CURRENT_VERSION, DEFAULT_CNI_VERSION_FOR_MISSING, type VersionInfo } from './versions.js';
 
 export interface Interface {
@@ -123,8 +123,8 @@ export function parseResult(json: unknown, fallbackVersion?: string): AnyResult 
   const version = resultVersionOf(clean, fallbackVersion);
   const family = familyOf(version);
   if (!family) throw new CniError(ErrorCode.IncompatibleCNIVersion, `unsupported CNI result version ${JSON.stringify(version)}`);
-  const schema = family === '020' ? result020Schema() : family === '040' ? result040Schema() : result100Schema();
-  const problem = check(schema, clean);
+  const shape = family === '020' ? result020Shape : family === '040' ? result040Shape : result100Shape;
+  const problem = check(shape, clean);
   if (problem) throw new CniError(ErrorCode.DecodingFailure, `invalid ${version} result`, problem);
   const withVersion = { ...clean, cniVersion: version } as AnyResult;
   return normalise(withVersion, family);

@@ -36,7 +36,7 @@ console.log(`node -e require(spec): ${mid(spec).toFixed(1)} ms`);
 console.log(`added:                ${(mid(spec) - mid(base)).toFixed(1)} ms`);
 
 // The same cost measured inside one process (immune to process start-up noise): time of the
-// require() call itself, and of a first parseNetConf + parseResult (which builds the schemas).
+// require() call itself, and of a first parseNetConf + parseResult + convertResult + formatResult.
 const probe = `const t0=process.hrtime.bigint();const s=require(${JSON.stringify(out)});const t1=process.hrtime.bigint();
 s.parseNetConf('{"cniVersion":"1.1.0","name":"n","type":"bridge","ipam":{"type":"host-local"}}');
 s.formatResult(s.convertResult(s.parseResult({cniVersion:"1.1.0",ips:[{address:"10.0.0.2/24"}]}),"0.4.0"));
