@@ -120,3 +120,14 @@ describe('DiskStore locking', () => {
     await store.close();
   });
 });
+
+describe('DiskStore failures', () => {
+  it('gives the address back when last_reserved_ip cannot be written', async () => {
+    const dir = join(tmp, 'net1');
+    mkdirSync(join(dir, 'last_reserved_ip.0'), { recursive: true }); // a directory where the file should be
+    const store = new DiskStore(tmp, 'net1');
+    await expect(store.withLock(() => store.reserve('a', 'eth0', ip('10.0.0.2'), '0'))).rejects.toThrow(/EISDIR/);
+    expect(readdirSync(dir).sort()).toEqual(['last_reserved_ip.0', 'lock']);
+    await store.close();
+  });
+});

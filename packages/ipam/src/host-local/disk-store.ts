@@ -91,7 +91,13 @@ export class DiskStore implements Store {
       unlinkSync(file);
       throw e;
     }
-    writeFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), text, { mode: 0o600 });
+    try {
+      writeFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), text, { mode: 0o600 });
+    } catch (e) {
+      // The caller sees a failed reserve, so the address must not stay taken.
+      unlinkSync(file);
+      throw e;
+    }
     return true;
   }
 

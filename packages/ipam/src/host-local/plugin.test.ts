@@ -242,4 +242,12 @@ describe('host-local on the disk store', () => {
     expect(readdirSync(join(tmp, 'testnet')).sort()).toEqual(['last_reserved_ip.0', 'lock']);
     await hostLocalStatus(cmd(conf, '', ''));
   });
+
+  it('reports a dataDir it cannot use as an I/O error (code 5)', async () => {
+    const file = join(tmp, 'plain-file');
+    writeFileSync(file, '');
+    const e = await failure(hostLocalAdd(cmd(netconf({ subnet: '10.1.0.0/24', dataDir: file }))));
+    expect(e.code).toBe(5);
+    expect(e.msg).toMatch(/^host-local: ENOTDIR/);
+  });
 });
