@@ -38,6 +38,12 @@ function* tsFiles(dir) {
 
 const importRe = /(?:^|\n)\s*(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 const problems = [];
+const exportsByName = new Map(
+  packageDirs().map((d) => {
+    const p = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'));
+    return [p.name, Object.keys(p.exports ?? {})];
+  }),
+);
 
 for (const dir of packageDirs()) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -60,7 +66,9 @@ for (const dir of packageDirs()) {
       const [scope, name, ...sub] = spec.split('/');
       const target = `${scope}/${name}`;
       if (target === pkg.name) { problems.push(`${where}: imports its own package by name: ${spec}`); continue; }
-      if (sub.length > 0) problems.push(`${where}: imports an internal subpath: ${spec}`);
+      if (sub.length > 0 && !(exportsByName.get(target) ?? []).includes(`./${sub.join('/')}`)) {
+        problems.push(`${where}: imports a subpath ${target} does not export: ${spec}`);
+      }
       if (rules === undefined) continue; // private test-only packages (interop) may use anything public
       const ok = rules.includes(target) || (isTest && testExtra.includes(target));
       if (!ok) problems.push(`${where}: ${pkg.name} may not import ${target} (layering)`);
