@@ -1,6 +1,6 @@
 // Development tool, not part of the build: prints how Go's net package parses and formats each
 // input line, as JSON. Its output is committed as src/fixtures/go-ip.json and checked by ip.test.ts.
-// Regenerate: go run fixtures-src/go-ip-oracle.go < fixtures-src/ip-inputs.txt > src/fixtures/go-ip.json
+// Regenerate: go run scripts/go-ip-oracle.go < scripts/ip-inputs.txt > src/fixtures/go-ip.json
 package main
 
 import (
