@@ -182,3 +182,139 @@ export {
 export { SYSCTL_ROOT, InvalidSysctlKeyError, sysctlPath, readSysctl, writeSysctl } from './sysctl.js';
 
 // tc and nftables
+export {
+  addQdisc,
+  replaceQdisc,
+  deleteQdisc,
+  listQdiscs,
+  findQdisc,
+  addFilter,
+  deleteFilter,
+  listFilters,
+  u32MatchAll,
+  mirredRedirect,
+  INGRESS_HANDLE,
+} from './tc/tc.js';
+export type { QdiscRef, FilterRef } from './tc/tc.js';
+export {
+  encodeQdisc as encodeTcQdisc,
+  encodeQdiscDelete as encodeTcQdiscDelete,
+  decodeQdisc as decodeTcQdisc,
+  encodeFilter as encodeTcFilter,
+  encodeFilterDelete as encodeTcFilterDelete,
+  decodeFilter as decodeTcFilter,
+} from './tc/messages.js';
+export type {
+  QdiscSpec as TcQdiscSpec,
+  Qdisc as TcQdisc,
+  FilterSpec as TcFilterSpec,
+  Filter as TcFilter,
+  TcAction,
+  MirredAction as TcMirredAction,
+  U32Key as TcU32Key,
+  U32Spec as TcU32Spec,
+  U32Info as TcU32Info,
+} from './tc/messages.js';
+export {
+  computeTbf,
+  calcXmittime,
+  calcXmitsize,
+  calcRateTable,
+  tbfLimitFor,
+  tbfLatency,
+  TbfSpecError,
+  DEFAULT_TICK_ROUNDING,
+} from './tc/tbf.js';
+export type { TbfSpec, TbfParams, RateSpec as TcRateSpec, TickRounding } from './tc/tbf.js';
+export { TC_H_ROOT, TC_H_INGRESS, TC_H_CLSACT, tcHandle, tcMajor, tcMinor } from './tc/consts.js';
+export type { FilterProtocol as TcFilterProtocol, LinkLayer as TcLinkLayer } from './tc/consts.js';
+export { NftBatch, NftBatchError } from './nft/batch.js';
+export type {
+  TableSpec as NftTableSpec,
+  ChainSpec as NftChainSpec,
+  RuleSpec as NftRuleSpec,
+  SetSpec as NftSetSpec,
+  ElementsSpec as NftElementsSpec,
+  CommitOptions as NftCommitOptions,
+} from './nft/batch.js';
+export {
+  listTables as listNftTables,
+  listChains as listNftChains,
+  listRules as listNftRules,
+  listSets as listNftSets,
+  listElements as listNftElements,
+  findRulesByComment as findNftRulesByComment,
+  tableExists as nftTableExists,
+  getGeneration as getNftGeneration,
+} from './nft/list.js';
+export {
+  matchIifname,
+  matchOifname,
+  matchMark,
+  matchNfproto,
+  matchL4proto,
+  matchSaddr,
+  matchDaddr,
+  matchL4Dport,
+  matchL4Sport,
+  matchThDport,
+  matchCtState,
+  matchCtOriginalDaddr,
+  matchFibDaddrLocal,
+  matchInSet,
+  vmap,
+  dnatToMap,
+  counter,
+  verdict,
+  accept,
+  drop,
+  ret,
+  jump,
+  goTo,
+  dnatTo,
+  snatTo,
+  masquerade,
+  redirectTo,
+  sel as nftKey,
+  val as nftValue,
+  resolveRuleItems,
+} from './nft/helpers.js';
+export type {
+  ExprGroup as NftExprGroup,
+  RuleItem as NftRuleItem,
+  Selector as NftSelector,
+  L4Proto,
+} from './nft/helpers.js';
+export { encodeExpr as encodeNftExpr, decodeExpr as decodeNftExpr, reg32 as nftReg32 } from './nft/expr.js';
+export type { NftExpr, Verdict as NftVerdict, NftData } from './nft/expr.js';
+export {
+  decodeTable as decodeNftTable,
+  decodeChain as decodeNftChain,
+  decodeRule as decodeNftRule,
+  decodeSet as decodeNftSet,
+  decodeSetElems as decodeNftSetElems,
+} from './nft/objects.js';
+export type {
+  NftTable,
+  NftChain,
+  NftBaseChain,
+  NftRule,
+  NftSet,
+  NftSetElem,
+  NftSetElems,
+  NftGen,
+  ChainType as NftChainType,
+  ChainPolicy as NftChainPolicy,
+  HookName as NftHook,
+  SetFieldTypes as NftSetFieldTypes,
+} from './nft/objects.js';
+export {
+  NFT_MSG,
+  NFPROTO,
+  NF_PRIORITY,
+  NFT_SET_F,
+  NF_NAT_RANGE,
+  NFT_TYPE,
+  NFNL_SUBSYS_NFTABLES,
+} from './nft/consts.js';
+export type { NftFamily, NftType, CtState, MetaKey, CtKey, CmpOp, PayloadBase, FibResult } from './nft/consts.js';
