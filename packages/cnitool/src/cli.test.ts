@@ -45,6 +45,7 @@ describe('parseArgv', () => {
       ifName: 'net1',
       containerId: 'c',
       timeoutMs: 1500,
+      json: false,
     });
     expect(parseArgv(['add', '--', '-n', 'ns'])).toMatchObject({ args: ['-n', 'ns'] });
   });
@@ -54,6 +55,18 @@ describe('parseArgv', () => {
     expect(parseArgv(['--help'])).toBe('help');
     expect(parseArgv(['help', 'add'])).toEqual({ help: expect.stringContaining('cnitool add <network-name> <netns>') as string });
     expect(parseArgv(['del', '-h'])).toEqual({ help: expect.stringContaining('reverse order') as string });
+  });
+
+  it('reads `netns <subcommand>` as one verb, and takes exec\'s command line verbatim', () => {
+    expect(parseArgv(['netns', 'list', '--json'])).toMatchObject({ verb: 'netns list', args: [], json: true });
+    expect(parseArgv(['netns', 'exec', 'ns1', 'ip', '-j', 'link', '--', '-i'])).toMatchObject({ verb: 'netns exec', args: ['ns1', 'ip', '-j', 'link', '--', '-i'] });
+    expect(parseArgv(['netns', 'exec', '--', 'ns1', '-x', '--help'])).toMatchObject({ verb: 'netns exec', args: ['ns1', '-x', '--help'] });
+    expect(parseArgv(['-t', '1', 'netns', 'exec', 'ns1', 'sh', '-c', 'exit 3'])).toMatchObject({ args: ['ns1', 'sh', '-c', 'exit 3'], timeoutMs: 1000 });
+    // Flags before the command are still cnitool's.
+    expect(() => parseArgv(['netns', 'exec', 'ns1', '-x', 'cmd'])).toThrow('unknown flag: -x');
+    expect(parseArgv(['netns', 'exec', '-h'])).toEqual({ help: expect.stringContaining('nsenter --net') as string });
+    expect(parseArgv(['help', 'netns'])).toEqual({ help: expect.stringContaining('cnitool netns list [--json]') as string });
+    expect(parseArgv(['netns', 'frob', '--help'])).toEqual({ help: expect.stringContaining('interchangeable with `ip netns`') as string });
   });
 
   it('rejects unknown flags and missing values', () => {
@@ -153,5 +166,42 @@ describe('runCli', () => {
       stderr: "Error: add needs <network-name> <netns>; missing <netns>\nRun 'cnitool --help' for usage.\n",
     });
     expect((await run(['gc', 'a', 'b', 'c'])).stderr).toMatch(/unexpected argument "c"/);
+  });
+
+  it('reports netns usage errors with status 64 before loading anything', async () => {
+    const usage = (msg: string) => ({ code: 64, stdout: '', stderr: `Error: ${msg}\nRun 'cnitool --help' for usage.\n` });
+    expect(await run(['netns'])).toEqual(usage('netns needs a command: add, del, list, exec'));
+    expect(await run(['netns', 'frob'])).toEqual(usage('unknown command "netns frob"'));
+    expect(await run(['netns', 'add'])).toEqual(usage('netns add needs <name>; missing <name>'));
+    expect(await run(['netns', 'del', 'a', 'b'])).toEqual(usage('netns del: unexpected argument "b"'));
+    expect(await run(['netns', 'exec', 'a'])).toEqual(usage('netns exec needs <name> <command>; missing <command>'));
+    expect(await run(['netns', 'exec', 'a', '--'])).toEqual(usage('netns exec needs <name> <command>; missing <command>'));
+    expect(await run(['netns', 'add', '--json', 'a'])).toEqual(usage('netns add does not accept --json'));
+    expect(await run(['add', '--json', 'net', 'ns'])).toEqual(usage('add does not accept --json'));
+    expect(await run(['constructor'])).toEqual(usage('unknown command "constructor"'));
+  });
+
+  it('rejects bad namespace names with code 8 (InvalidNetNS)', async () => {
+    const long = 'a'.repeat(256);
+    for (const verb of ['add', 'del', 'exec']) {
+      for (const name of ['.', '..', 'a/b', '/run/netns/x', '-x', '.hidden', 'sp ace', 'tab\t', 'colon:', 'é', '', long]) {
+        const argv = verb === 'exec' ? ['netns', verb, '--', name, 'true'] : ['netns', verb, '--', name];
+        expect(await run(argv), `${verb} ${JSON.stringify(name)}`).toEqual({
+          code: 8,
+          stdout: '',
+          stderr: `Error: invalid network namespace name ${JSON.stringify(name)}; want 1-255 characters from [A-Za-z0-9_.-] starting with a letter or digit\n`,
+        });
+      }
+    }
+  });
+
+  it('netns exec of a missing namespace fails with code 8 and runs nothing', async () => {
+    const name = `tscmissing${Date.now().toString(16)}`;
+    expect(await run(['netns', 'exec', name, '--', 'touch', join(dir, 'ran')])).toEqual({
+      code: 8,
+      stdout: '',
+      stderr: `Error: network namespace "${name}" does not exist\n`,
+    });
+    expect(await readdir(dir)).toEqual([]);
   });
 });
