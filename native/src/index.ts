@@ -112,11 +112,15 @@ function modulePath(): string {
 }
 
 /** Where loadNative looks, in order: the package build (src/ and dist/ are both one level below
- * the package), $TSCNI_NATIVE_PATH, then beside the running script. */
+ * the package), $TSCNI_NATIVE_PATH, beside this module's real file (a bundled executable: Node
+ * resolves a symlinked main script, so this works through /usr/local/bin links), then beside the
+ * running script as invoked. */
 export function nativeAddonCandidates(): string[] {
-  const candidates = [resolve(dirname(modulePath()), '..', 'build', 'Release', NATIVE_ADDON_FILE)];
+  const self = modulePath();
+  const candidates = [resolve(dirname(self), '..', 'build', 'Release', NATIVE_ADDON_FILE)];
   const fromEnv = process.env[NATIVE_PATH_ENV];
   if (fromEnv !== undefined && fromEnv !== '') candidates.push(resolve(fromEnv));
+  candidates.push(join(dirname(self), NATIVE_ADDON_FILE));
   const script = process.argv[1];
   if (script !== undefined && script !== '') {
     candidates.push(join(dirname(resolve(script)), NATIVE_ADDON_FILE));
