@@ -2,10 +2,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadNative } from '@tscni/native';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatIP, parseIP } from '../ip.js';
 import type { IP } from '../ip.js';
 import { DiskStore, parseAllocationFile } from './disk-store.js';
+import type { FileLocker } from './disk-store.js';
+
+// File-format tests need no cross-process lock: the store's in-process mutex is enough.
+const inProcessOnly: FileLocker = { flock: async () => {}, funlock: () => {} };
+const nativeLoads = (() => {
+  try {
+    loadNative();
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 let tmp: string;
 beforeEach(() => {
@@ -20,7 +33,7 @@ const mode = (p: string) => statSync(p).mode & 0o777;
 
 describe('DiskStore file layout (shared with the reference host-local)', () => {
   it('writes <dataDir>/<net>/<ip> as "<id>\\r\\n<ifname>" (0600), last_reserved_ip.<idx> and lock', async () => {
-    const store = new DiskStore(tmp, 'net1');
+    const store = new DiskStore(tmp, 'net1', inProcessOnly);
     const ok = await store.withLock(() => store.reserve(' ctr1 ', 'eth0', ip('2001:DB8::0:5'), '3'));
     expect(ok).toBe(true);
     const dir = join(tmp, 'net1');
@@ -36,7 +49,7 @@ describe('DiskStore file layout (shared with the reference host-local)', () => {
   });
 
   it('never takes an address whose file exists (O_EXCL)', async () => {
-    const store = new DiskStore(tmp, 'net1');
+    const store = new DiskStore(tmp, 'net1', inProcessOnly);
     await store.withLock(async () => {
       expect(await store.reserve('a', 'eth0', ip('10.0.0.2'), '0')).toBe(true);
       expect(await store.reserve('b', 'eth0', ip('10.0.0.2'), '0')).toBe(false);
@@ -53,7 +66,7 @@ describe('DiskStore file layout (shared with the reference host-local)', () => {
     writeFileSync(join(dir, 'last_reserved_ip.0'), '10.0.0.8\n');
     writeFileSync(join(dir, 'notes.txt'), 'new-id\r\neth1');
     mkdirSync(join(dir, '10.0.0.9'));
-    const store = new DiskStore(tmp, 'net1');
+    const store = new DiskStore(tmp, 'net1', inProcessOnly);
     const all = (await store.list()).map((a) => [formatIP(a.ip), a.containerId, a.ifname]).sort();
     expect(all).toEqual([
       ['10.0.0.7', 'legacy-id', undefined],
@@ -69,7 +82,7 @@ describe('DiskStore file layout (shared with the reference host-local)', () => {
   });
 
   it('lists nothing for a network that has no directory yet, without creating it', async () => {
-    const store = new DiskStore(tmp, 'fresh');
+    const store = new DiskStore(tmp, 'fresh', inProcessOnly);
     expect(await store.list()).toEqual([]);
     expect(readdirSync(tmp)).toEqual([]);
   });
@@ -81,7 +94,7 @@ describe('DiskStore file layout (shared with the reference host-local)', () => {
   });
 });
 
-describe('DiskStore locking', () => {
+describe.skipIf(!nativeLoads)('DiskStore locking (flock through the native addon; build it with pnpm --filter @tscni/native build)', () => {
   it('serialises two stores (two open file descriptions) on the same network', async () => {
     const s1 = new DiskStore(tmp, 'net1');
     const s2 = new DiskStore(tmp, 'net1');
@@ -125,7 +138,7 @@ describe('DiskStore failures', () => {
   it('gives the address back when last_reserved_ip cannot be written', async () => {
     const dir = join(tmp, 'net1');
     mkdirSync(join(dir, 'last_reserved_ip.0'), { recursive: true }); // a directory where the file should be
-    const store = new DiskStore(tmp, 'net1');
+    const store = new DiskStore(tmp, 'net1', inProcessOnly);
     await expect(store.withLock(() => store.reserve('a', 'eth0', ip('10.0.0.2'), '0'))).rejects.toThrow(/EISDIR/);
     expect(readdirSync(dir).sort()).toEqual(['last_reserved_ip.0', 'lock']);
     await store.close();

@@ -9,6 +9,7 @@ import { formatIP, parseIP } from '../ip.js';
 import type { IP } from '../ip.js';
 import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalPlugin, hostLocalStatus } from './plugin.js';
 import type { StoreFactory } from './plugin.js';
+import { DiskStore } from './disk-store.js';
 import { MemoryStore } from './store.js';
 
 let tmp: string;
@@ -228,25 +229,29 @@ describe('host-local STATUS', () => {
 });
 
 describe('host-local on the disk store', () => {
+  // Cross-process locking is tested in disk-store.test.ts and interop.test.ts; here the in-process
+  // mutex suffices, so these tests do not need the native addon.
+  const disk: StoreFactory = (w) => new DiskStore(w.dataDir, w.name, { flock: async () => {}, funlock: () => {} });
+
   it('runs ADD/CHECK/GC/DEL against files under dataDir', async () => {
     const conf = netconf({ ranges: [[{ subnet: '10.1.0.0/24' }]], dataDir: tmp });
-    const r = await hostLocalAdd(cmd(conf, 'a'));
+    const r = await hostLocalAdd(cmd(conf, 'a'), disk);
     expect(r).toEqual({ cniVersion: '1.1.0', ips: [{ address: '10.1.0.2/24', gateway: '10.1.0.1' }] });
-    await hostLocalAdd(cmd(conf, 'b'));
-    await hostLocalCheck(cmd(conf, 'a'));
+    await hostLocalAdd(cmd(conf, 'b'), disk);
+    await hostLocalCheck(cmd(conf, 'a'), disk);
     expect(readdirSync(join(tmp, 'testnet')).sort()).toEqual(['10.1.0.2', '10.1.0.3', 'last_reserved_ip.0', 'lock']);
-    await hostLocalGc(cmd({ ...conf, 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }] }, '', ''));
+    await hostLocalGc(cmd({ ...conf, 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }] }, '', ''), disk);
     expect(readdirSync(join(tmp, 'testnet')).sort()).toEqual(['10.1.0.2', 'last_reserved_ip.0', 'lock']);
-    await hostLocalDel(cmd(conf, 'a'));
-    await hostLocalDel(cmd(conf, 'a'));
+    await hostLocalDel(cmd(conf, 'a'), disk);
+    await hostLocalDel(cmd(conf, 'a'), disk);
     expect(readdirSync(join(tmp, 'testnet')).sort()).toEqual(['last_reserved_ip.0', 'lock']);
-    await hostLocalStatus(cmd(conf, '', ''));
+    await hostLocalStatus(cmd(conf, '', ''), disk);
   });
 
   it('reports a dataDir it cannot use as an I/O error (code 5)', async () => {
     const file = join(tmp, 'plain-file');
     writeFileSync(file, '');
-    const e = await failure(hostLocalAdd(cmd(netconf({ subnet: '10.1.0.0/24', dataDir: file }))));
+    const e = await failure(hostLocalAdd(cmd(netconf({ subnet: '10.1.0.0/24', dataDir: file })), disk));
     expect(e.code).toBe(5);
     expect(e.msg).toMatch(/^host-local: ENOTDIR/);
   });
