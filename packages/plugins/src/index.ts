@@ -1,0 +1,17 @@
+// @tscni/plugins: the CNI interface plugins (bridge, ptp, loopback) and the logic they share
+// (interface configuration from an IPAM result, veth pairs, sysctls, IPAM delegation, CHECK).
+export { GoObject, checkMac, dnsOverride, ipamType, readMtu, requestedMac, requirePrevResult } from './shared/conf.js';
+export { defaultOpener, errnoCode, isExists, isMissingLink, isNetnsGone, kernelError, openContainerNetns, openNetnsIfPresent } from './shared/kernel.js';
+export type { RtOpener } from './shared/kernel.js';
+export { enableForwarding, ensureSysctl, ifaceSysctl, setSysctl, tryReadSysctl, trySetSysctl } from './shared/sysctl.js';
+export type { Family } from './shared/sysctl.js';
+export { createVeth, randomVethName } from './shared/veth.js';
+export type { VethOptions, VethPair } from './shared/veth.js';
+export { DAD_SETTLE_MS, addressOf, configureIface, familyOfCidr, routeSpec, settleAddresses } from './shared/iface.js';
+export type { ConfigureOptions } from './shared/iface.js';
+export { checkInterfaceIPs, checkLink, checkRoutes, containerInterface, findInterface, ipsOfInterface } from './shared/validate.js';
+export type { LinkExpectations } from './shared/validate.js';
+export { MARKER_PREFIX, formatMarker, parseMarker, readMarker, selfMarker } from './shared/marker.js';
+export type { PluginMarker } from './shared/marker.js';
+export { delegateEnv, inProcessExec, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ourIpamPlugins, runInProcess } from './shared/ipam.js';
+export type { InProcessOptions, InProcessPlugin, IpamContext, PluginLoader } from './shared/ipam.js';
