@@ -9,7 +9,7 @@ import { NLM_F } from '../codec/netlink.js';
 import { NlWriter } from '../codec/writer.js';
 import { NetlinkError } from '../codec/errors.js';
 import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFT_MSG, NFTA_GEN, nftMsgType } from './consts.js';
-import { NftBatch, NftBatchError } from './batch.js';
+import { NftBatch, NftBatchError, kernelAcksBatchBegin } from './batch.js';
 import { beginNftMessage, decodeRule } from './objects.js';
 import { accept, jump, matchIifname } from './helpers.js';
 import { getGeneration, listRules } from './list.js';
@@ -48,8 +48,8 @@ describe('NftBatch.commit', () => {
   it('sends BEGIN, every operation with NLM_F_ACK, END, after a one-time GETGEN probe', async () => {
     const t = fakeKernel();
     const b = new NftBatch({ family: 'ip' }).addTable({ name: 't' }).addChain({ table: 't', name: 'c' });
-    await b.commit(t);
-    await b.commit(t);
+    await b.commit(t, { ackBegin: false });
+    await b.commit(t, { ackBegin: false });
     const types = t.requests.map((m) => m.header.type);
     const gen = nftMsgType(NFT_MSG.GETGEN);
     const once = [NFNL_MSG_BATCH_BEGIN, nftMsgType(NFT_MSG.NEWTABLE), nftMsgType(NFT_MSG.NEWCHAIN), NFNL_MSG_BATCH_END];
@@ -59,6 +59,34 @@ describe('NftBatch.commit', () => {
     // One sendmsg per batch: the sequence numbers are consecutive within it.
     const seqs = t.requests.slice(1, 5).map((m) => m.header.seq);
     expect(seqs).toEqual([seqs[0], (seqs[0] ?? 0) + 1, (seqs[0] ?? 0) + 2, (seqs[0] ?? 0) + 3]);
+  });
+
+  it('asks for the BATCH_BEGIN ACK only where the kernel gives one (Linux 6.10+)', async () => {
+    const t = fakeKernel();
+    await new NftBatch({ family: 'ip' }).addTable({ name: 't' }).commit(t, { ackBegin: true });
+    const begin = t.requests.find((m) => m.header.type === NFNL_MSG_BATCH_BEGIN);
+    expect((begin?.header.flags ?? 0) & NLM_F.ACK).toBe(NLM_F.ACK);
+    expect(kernelAcksBatchBegin('6.18.44-fc-v857')).toBe(true);
+    expect(kernelAcksBatchBegin('6.10.0')).toBe(true);
+    expect(kernelAcksBatchBegin('6.9.12-200.fc40.x86_64')).toBe(false);
+    expect(kernelAcksBatchBegin('5.15.0-91-generic')).toBe(false);
+    expect(kernelAcksBatchBegin('7.0.1')).toBe(true);
+    expect(kernelAcksBatchBegin('weird')).toBe(false);
+  });
+
+  it('a failure addressed to BATCH_BEGIN (the commit itself) is reported without a message index', async () => {
+    // The kernel answers a failed commit against BATCH_BEGIN and still ACKs every message.
+    const t = new FakeTransport((m) => {
+      if (m.header.type === nftMsgType(NFT_MSG.GETGEN)) return { messages: [newGen(1)] };
+      // Only the committing batch asks for the BEGIN ACK; validation-only prefixes do not.
+      if (m.header.type === NFNL_MSG_BATCH_BEGIN && (m.header.flags & NLM_F.ACK) !== 0) return { errno: 12 };
+      return undefined;
+    });
+    const b = new NftBatch({ family: 'ip' }).addTable({ name: 't' }).addChain({ table: 't', name: 'c' });
+    const e = (await b.commit(t, { ackBegin: true }).catch((x: unknown) => x)) as NftBatchError;
+    expect(e).toBeInstanceOf(NftBatchError);
+    expect(e.code).toBe('ENOMEM');
+    expect(e.index).toBeUndefined();
   });
 
   it('names the message the kernel rejected, with its errno and extended ack', async () => {

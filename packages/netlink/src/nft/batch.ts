@@ -2,6 +2,7 @@
 // linux/netfilter/nfnetlink.h), built with a typed API and committed over a NetlinkTransport on a
 // NETLINK_NETFILTER socket. Either every message applies or none does.
 
+import { release as osRelease } from 'node:os';
 import { NLM_F } from '../codec/netlink.js';
 import { NlWriter } from '../codec/writer.js';
 import { NetlinkError } from '../codec/errors.js';
@@ -97,6 +98,21 @@ export interface CommitOptions {
    * without nf_tables is answered only against BATCH_BEGIN, which no per-message ACK wait can see.
    */
   readonly skipProbe?: boolean;
+  /**
+   * Ask for an ACK of BATCH_BEGIN. Linux 6.10+ answers it, and then also reports a failure of
+   * the commit itself (which arrives addressed to BATCH_BEGIN) where the wait can see it; older
+   * kernels never answer it, so waiting for one would hang. Default: from the running kernel.
+   */
+  readonly ackBegin?: boolean;
+}
+
+/** Whether the running kernel ACKs NFNL_MSG_BATCH_BEGIN (nfnetlink since Linux 6.10). */
+export function kernelAcksBatchBegin(release: string = osRelease()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > 6 || (major === 6 && minor >= 10);
 }
 
 /**
@@ -282,10 +298,10 @@ export class NftBatch {
    * `upTo` keeps only operations [0, upTo] and leaves out BATCH_END: the kernel then validates
    * those messages and aborts without applying anything.
    */
-  encode(opts: { ack?: boolean; upTo?: number } = {}): Uint8Array {
+  encode(opts: { ack?: boolean; ackBegin?: boolean; upTo?: number } = {}): Uint8Array {
     const w = new NlWriter(1024);
     const ack = opts.ack === false ? 0 : NLM_F.ACK;
-    batchMarker(w, NFNL_MSG_BATCH_BEGIN);
+    batchMarker(w, NFNL_MSG_BATCH_BEGIN, opts.ackBegin ? NLM_F.ACK : 0);
     const last = opts.upTo ?? this.#ops.length - 1;
     for (let i = 0; i <= last; i++) this.#ops[i]?.encode(w, ack);
     if (opts.upTo === undefined) batchMarker(w, NFNL_MSG_BATCH_END);
@@ -302,8 +318,9 @@ export class NftBatch {
       await getGeneration(transport);
       reachable.add(transport);
     }
+    const ackBegin = opts.ackBegin ?? kernelAcksBatchBegin();
     try {
-      await transport.request(this.encode(), { operation: 'nftables batch' });
+      await transport.request(this.encode({ ackBegin }), { operation: 'nftables batch' });
     } catch (e) {
       if (!(e instanceof NetlinkError)) throw e;
       throw await this.#locate(transport, e);
@@ -348,9 +365,9 @@ export class NftBatch {
   }
 }
 
-function batchMarker(w: NlWriter, type: number): void {
+function batchMarker(w: NlWriter, type: number, extraFlags = 0): void {
   // res_id carries the subsystem, big endian, as in nft since the kernel's host-order workaround.
-  const at = w.beginMessage(type, NLM_F.REQUEST);
+  const at = w.beginMessage(type, NLM_F.REQUEST | extraFlags);
   w.writeU8(0).writeU8(NFNETLINK_V0).writeBe16(NFNL_SUBSYS_NFTABLES);
   w.endMessage(at);
 }

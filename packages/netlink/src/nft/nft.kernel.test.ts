@@ -76,8 +76,13 @@ describe.skipIf(!isRoot)('nftables batches in a fresh namespace', () => {
   });
 
   afterEach(() => {
-    transport.close();
-    for (const n of created.splice(0)) sh('ip', ['netns', 'del', n]);
+    // Namespaces go even when setup failed half way (e.g. the addon could not load).
+    try {
+      // Unassigned when beforeEach failed before opening it.
+      (transport as SocketTransport | undefined)?.close();
+    } finally {
+      for (const n of created.splice(0)) sh('ip', ['netns', 'del', n]);
+    }
   });
 
   /** The portmap shape: DNAT per host port in a concatenated map, verdict map per host IP, masquerade. */

@@ -69,8 +69,13 @@ describe.skipIf(!isRoot)('tc in a fresh namespace', () => {
   });
 
   afterEach(() => {
-    t.close();
-    for (const n of namespaces.splice(0)) sh(['netns', 'del', n]);
+    // Namespaces go even when setup failed half way (e.g. the addon could not load).
+    try {
+      // Unassigned when beforeEach failed before opening it.
+      (t as SocketTransport | undefined)?.close();
+    } finally {
+      for (const n of namespaces.splice(0)) sh(['netns', 'del', n]);
+    }
   });
 
   it('sets up tbf + ingress + u32/mirred to an ifb that tc lists as written, and deletes it all', async () => {
