@@ -137,7 +137,6 @@ export {
   decodeBridgePort,
   bridgeVlanEntries,
   toLink,
-  linkFromReply,
   IFINFOMSG_LEN,
 } from './rtnl/link.js';
 export type {

@@ -208,5 +208,11 @@ describe('RtNetlink request building', () => {
     expect(fake.requests[0]!.payload[4]).toBe(254);
     const rule = AttrMap.parse(fake.requests[1]!.payload.subarray(12));
     expect(rule.ip(2)).toBe('192.168.7.0');
+    await rt.addRoute({ dst: 'fd00:1:2:3::9/52', src: 'fd00:9::1/48', dev: 5 });
+    const v6 = fake.requests[2]!.payload;
+    expect([v6[1], v6[2]]).toEqual([52, 48]);
+    const v6attrs = AttrMap.parse(v6.subarray(12));
+    expect(v6attrs.ip(1)).toBe('fd00:1:2::');
+    expect(v6attrs.ip(2)).toBe('fd00:9::');
   });
 });

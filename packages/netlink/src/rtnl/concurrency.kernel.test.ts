@@ -60,7 +60,7 @@ describe('concurrency', () => {
     }
     // Nothing leaked into our own namespace.
     expect(links(null).some((l) => l.ifname.startsWith(`c${runId}`))).toBe(false);
-  });
+  }, 120_000);
 });
 
 describe('stress', () => {
@@ -90,5 +90,6 @@ describe('stress', () => {
     expect(fdsAfter).toBe(fdsBefore);
     expect(rssGrowth).toBeLessThan(RSS_BOUND);
     expect(links(ns).map((l) => l.ifname)).toEqual(['lo']);
-  });
+    // Deleting a veth waits for an RCU grace period (~20 ms here), so this takes tens of seconds.
+  }, 240_000);
 });

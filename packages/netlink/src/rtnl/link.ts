@@ -5,10 +5,9 @@
 // order that matches what iproute2 sends for the same request.
 
 import { NlWriter } from '../codec/writer.js';
-import { AttrMap, StructReader } from '../codec/reader.js';
+import { AttrMap, NetlinkDecodeError, StructReader } from '../codec/reader.js';
 import { decodeMessages } from '../codec/message.js';
-import { NetlinkDecodeError } from '../codec/reader.js';
-import { NLA_F_NESTED, NLMSG_HDRLEN } from '../codec/netlink.js';
+import { NLA_F_NESTED } from '../codec/netlink.js';
 import { AF_BRIDGE, formatMac, parseMac } from '../codec/ip.js';
 import {
   BRIDGE_VLAN_INFO,
@@ -592,11 +591,6 @@ export function toLink(m: LinkMessage): Link {
   if (li?.slaveKind !== undefined) l.slaveKind = li.slaveKind;
   if (li?.slaveData !== undefined) l.bridgePort = li.slaveData;
   return l;
-}
-
-/** Whole-message helper for transports: the body after nlmsghdr. */
-export function linkFromReply(msg: Uint8Array): Link {
-  return toLink(decodeLinkBody(msg.subarray(NLMSG_HDRLEN)));
 }
 
 /** A bridge VLAN membership as `bridge vlan add` takes it: one vid or an inclusive range. */

@@ -6,7 +6,7 @@ import { closeSync } from 'node:fs';
 import { loadNative } from '@tscni/native';
 import type { NativeBinding } from '@tscni/native';
 import { NETLINK_ROUTE, NLM_F } from '../codec/netlink.js';
-import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, familyOf, parseCidr } from '../codec/ip.js';
+import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, familyOf, formatIp, parseCidr, parseIp } from '../codec/ip.js';
 import type { IpFamily } from '../codec/ip.js';
 import { FR_ACT, IFA_F, NUD, RTM, RTN, RTNH_F, RTPROT, RT_SCOPE, RT_TABLE, RTEXT_FILTER } from '../codec/rtnetlink.js';
 import { BRIDGE_FLAGS, BRIDGE_VLAN_INFO, IFF } from '../codec/iflink.js';
@@ -147,7 +147,10 @@ export interface RouteSpec {
   /** Routing table; default main (254). */
   table?: number;
   scope?: number;
+  /** Preferred source address (RTA_PREFSRC). */
   prefsrc?: string;
+  /** Source prefix to match (RTA_SRC), as `ip route add ... from <cidr>`. */
+  src?: string;
   /** RTA_PRIORITY, shown as "metric". */
   metric?: number;
   mtu?: number;
@@ -226,15 +229,14 @@ function ipv4Broadcast(address: string, prefixLen: number): string {
   return `${b >>> 24}.${(b >>> 16) & 0xff}.${(b >>> 8) & 0xff}.${b & 0xff}`;
 }
 
-/** "10.1.2.3/24" -> "10.1.2.0" with the host bits cleared (what the kernel stores as the route dst). */
+/** "10.1.2.3/24" -> "10.1.2.0": host bits cleared (IPv4 routes and rules with host bits are EINVAL). */
 function networkOf(address: string, prefixLen: number): string {
-  if (!address.includes(':')) {
-    const mask = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
-    const parts = address.split('.').map(Number);
-    const n = (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) & mask) >>> 0;
-    return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+  const b = parseIp(address);
+  for (let i = 0; i < b.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefixLen - i * 8));
+    b[i] = (b[i] as number) & ((0xff00 >> keep) & 0xff);
   }
-  return address;
+  return formatIp(b);
 }
 
 export class RtNetlink {
@@ -593,10 +595,14 @@ export class RtNetlink {
   async #routeMessage(r: RouteSpec, forDelete: boolean): Promise<RouteMessage> {
     const isDefault = r.dst === 'default';
     const dst = isDefault ? undefined : parseCidr(r.dst);
+    const src = r.src === undefined ? undefined : parseCidr(r.src);
     const family: IpFamily =
       dst?.family ?? (r.gateway !== undefined ? familyOf(r.gateway) : (r.family ?? AF_INET));
     if (r.gateway !== undefined && familyOf(r.gateway) !== family) {
       throw new TypeError(`route ${r.dst}: gateway ${r.gateway} is not of the destination's family`);
+    }
+    if (src && src.family !== family) {
+      throw new TypeError(`route ${r.dst}: source ${r.src} is not of the destination's family`);
     }
     const type = typeof r.type === 'string' ? ROUTE_TYPES[r.type] : (r.type ?? RTN.UNICAST);
     let scope = r.scope;
@@ -609,7 +615,7 @@ export class RtNetlink {
     const m: RouteMessage = {
       family,
       dstLen: dst?.prefixLen ?? 0,
-      srcLen: 0,
+      srcLen: src?.prefixLen ?? 0,
       tos: 0,
       table: r.table ?? RT_TABLE.MAIN,
       protocol: r.protocol ?? (forDelete ? RTPROT.UNSPEC : RTPROT.BOOT),
@@ -619,6 +625,7 @@ export class RtNetlink {
     };
     // A zero-length prefix needs no RTA_DST; the kernel reads its absence as the default route.
     if (dst && dst.prefixLen > 0) m.dst = networkOf(dst.address, dst.prefixLen);
+    if (src && src.prefixLen > 0) m.src = networkOf(src.address, src.prefixLen);
     if (r.prefsrc !== undefined) m.prefsrc = r.prefsrc;
     if (r.gateway !== undefined) m.gateway = r.gateway;
     if (r.metric !== undefined) m.priority = r.metric;
