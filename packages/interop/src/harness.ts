@@ -11,7 +11,7 @@ import { TEST_PLUGIN_NAMES, testPluginPath, uniqueName } from '@tscni/testing';
 
 const execFileP = promisify(execFile);
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Debian's containernetworking-plugins (Go reference plugins). */
 export const GO_PLUGIN_DIR = '/usr/lib/cni';
@@ -19,9 +19,6 @@ export const GO_PLUGIN_DIR = '/usr/lib/cni';
 export const GO_RUNTIME = join(repoRoot, 'tools', 'go-runtime', 'bin', 'go-cni-runtime');
 /** Bundled by `pnpm --filter @tscni/cnitool build`. */
 export const CNITOOL = join(repoRoot, 'packages', 'cnitool', 'dist', 'bin', 'cnitool');
-/** Bundled test plugins (tscni-debug, tscni-noop), from `pnpm --filter @tscni/testing build`. */
-export const TESTING_BIN_DIR = join(repoRoot, 'packages', 'testing', 'dist', 'bin');
-
 /** Throws (failing the test, never skipping it) when a built artefact is missing. */
 export function requireBuilt(path: string): string {
   if (!existsSync(path)) {
@@ -90,19 +87,6 @@ export async function deleteNetns(ns: Netns): Promise<void> {
   await run('ip', ['netns', 'del', ns.name]);
 }
 
-interface IpLink {
-  ifname: string;
-  link_kind?: string;
-  linkinfo?: { info_kind?: string };
-}
-
-/** Link names in the root namespace (or inside `netns`). */
-export async function linkNames(netns?: Netns): Promise<string[]> {
-  const args = netns === undefined ? ['-j', 'link', 'show'] : ['-n', netns.name, '-j', 'link', 'show'];
-  const links = JSON.parse(await runOk('ip', args)) as IpLink[];
-  return links.map((l) => l.ifname);
-}
-
 export async function linkExists(name: string): Promise<boolean> {
   return (await run('ip', ['link', 'show', 'dev', name])).code === 0;
 }
@@ -111,22 +95,14 @@ export async function deleteLink(name: string): Promise<void> {
   await run('ip', ['link', 'del', 'dev', name]);
 }
 
-/** IPv4 addresses (CIDR) on `ifname` inside `netns`. */
-export async function ipv4Addresses(netns: Netns, ifname: string): Promise<string[]> {
-  const out = JSON.parse(await runOk('ip', ['-n', netns.name, '-j', '-4', 'addr', 'show', 'dev', ifname])) as Array<{
-    addr_info?: Array<{ local: string; prefixlen: number }>;
-  }>;
-  return out.flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
-}
-
-/** One ICMP echo from inside `from` to `toIp`; resolves true on a reply. */
+/** ICMP echo from inside `from` to `toIp` (two tries); resolves true on a reply. */
 export async function ping(from: Netns, toIp: string): Promise<boolean> {
-  const r = await run('ip', ['netns', 'exec', from.name, 'ping', '-c', '1', '-W', '2', toIp]);
+  const r = await run('ip', ['netns', 'exec', from.name, 'ping', '-c', '2', '-i', '0.2', '-W', '2', toIp]);
   return r.code === 0;
 }
 
 /** iptables-save and ip6tables-save output (all tables), for leak checks. */
-export async function netfilterDump(): Promise<string> {
+async function netfilterDump(): Promise<string> {
   const [v4, v6] = await Promise.all([execFileP('iptables-save'), execFileP('ip6tables-save')]);
   return `${v4.stdout}\n${v6.stdout}`;
 }
