@@ -87,8 +87,11 @@ function foldKnownKeys(o: Obj, known: readonly string[]): Obj {
 
 const DNS_KEYS = ['nameservers', 'domain', 'search', 'options'];
 
-/** A plugin object with its known keys (and those of `ipam` and `dns`) folded as Go reads them. */
-function goReadPlugin(raw: Obj): Obj {
+/**
+ * A plugin object with its known keys (and those of `ipam` and `dns`) folded as Go reads them.
+ * Exported inside the package so the schema tests can check a schema against what parsing sees.
+ */
+export function goReadPlugin(raw: Obj): Obj {
   const conf = foldKnownKeys(raw, PLUGIN_KEYS);
   if (isObject(conf['ipam'])) conf['ipam'] = foldKnownKeys(conf['ipam'], ['type']);
   if (isObject(conf['dns'])) conf['dns'] = foldKnownKeys(conf['dns'], DNS_KEYS);

@@ -2,7 +2,8 @@
 // (ValidateContainerID, ValidateNetworkName, ValidateInterfaceName) and invoke.FindInPath's type check.
 import { CniError, ErrorCode } from './errors.js';
 
-const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Container IDs and network names (Go utils.cniReg); also the pattern of the schemas' `name`. */
+export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const MAX_IFNAME = 15;
 // '/', ':' and Go's unicode.IsSpace set (JS \s differs: it has U+FEFF and lacks U+0085).
 const IFNAME_FORBIDDEN = /[/:\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
