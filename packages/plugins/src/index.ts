@@ -5,9 +5,9 @@ export { defaultOpener, errnoCode, isExists, isMissingLink, isNetnsGone, kernelE
 export type { RtOpener } from './shared/kernel.js';
 export { enableForwarding, ensureSysctl, ifaceSysctl, setSysctl, tryReadSysctl, trySetSysctl } from './shared/sysctl.js';
 export type { Family } from './shared/sysctl.js';
-export { createVeth, randomVethName } from './shared/veth.js';
+export { createVeth, deleteContainerLink, randomVethName } from './shared/veth.js';
 export type { VethOptions, VethPair } from './shared/veth.js';
-export { DAD_SETTLE_MS, addressOf, configureIface, familyOfCidr, routeSpec, settleAddresses } from './shared/iface.js';
+export { DAD_SETTLE_MS, addressOf, configureIface, familyOfCidr, resultNet, routeFamily, routeSpec, settleAddresses } from './shared/iface.js';
 export type { ConfigureOptions } from './shared/iface.js';
 export { checkInterfaceIPs, checkLink, checkRoutes, containerInterface, findInterface, ipsOfInterface } from './shared/validate.js';
 export type { LinkExpectations } from './shared/validate.js';
@@ -15,3 +15,23 @@ export { MARKER_PREFIX, formatMarker, parseMarker, readMarker, selfMarker } from
 export type { PluginMarker } from './shared/marker.js';
 export { delegateEnv, inProcessExec, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus, ourIpamPlugins, runInProcess } from './shared/ipam.js';
 export type { InProcessOptions, InProcessPlugin, IpamContext, PluginLoader } from './shared/ipam.js';
+export {
+  IPMASQ_CHAIN,
+  IPMASQ_TABLE,
+  commentForInstance,
+  gcIpMasq,
+  hashForInstance,
+  hashForNetwork,
+  loadIpMasq,
+  requireNft,
+  setupIpMasq,
+  teardownIpMasq,
+  validAttachments,
+} from './shared/ipmasq.js';
+export type { IpMasqSettings, MasqOwner, NftOpener } from './shared/ipmasq.js';
+
+// plugins
+export { loopbackPlugin } from './loopback/plugin.js';
+export type { LoopbackDeps } from './loopback/plugin.js';
+export { loadPtpConfig, ptpPlugin } from './ptp/plugin.js';
+export type { PtpConfig, PtpDeps } from './ptp/plugin.js';

@@ -4,8 +4,9 @@
 // move is ever needed and the container name never appears in the host namespace.
 import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
+import { RT_SCOPE } from '@tscni/netlink';
 import type { Link, RtNetlink } from '@tscni/netlink';
-import { isExists, kernelError } from './kernel.js';
+import { isExists, isMissingLink, kernelError } from './kernel.js';
 
 export interface VethOptions {
   /** Path of the container's network namespace (CNI_NETNS). */
@@ -85,4 +86,27 @@ export async function createVeth(host: RtNetlink, container: RtNetlink, o: VethO
     await host.deleteLink(hostName).catch(() => undefined);
     throw kernelError(`failed to set up veth pair ${hostName}/${o.containerIfName}`, e);
   }
+}
+
+/**
+ * Deletes CNI_IFNAME in the container (its veth peer goes with it) and returns the global
+ * addresses it had, as the reference's DelLinkByNameAddr. A missing link is not an error.
+ */
+export async function deleteContainerLink(container: RtNetlink, ifName: string): Promise<string[]> {
+  let link: Link | undefined;
+  try {
+    link = await container.findLink(ifName);
+  } catch (e) {
+    throw kernelError(`failed to look up ${ifName}`, e);
+  }
+  if (link === undefined) return [];
+  const cidrs = (await container.listAddresses({ link: link.index }))
+    .filter((a) => a.scope === RT_SCOPE.UNIVERSE)
+    .map((a) => a.cidr);
+  try {
+    await container.deleteLink(link.index);
+  } catch (e) {
+    if (!isMissingLink(e)) throw kernelError(`failed to delete ${ifName}`, e);
+  }
+  return cidrs;
 }

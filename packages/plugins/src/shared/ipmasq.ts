@@ -1,0 +1,173 @@
+// Floor 3 (plugins/shared): ipMasq for bridge and ptp in nftables, programmed over netlink (no nft or
+// iptables exec). Layout and naming follow the reference's nftables backend so both can share one
+// host: table `inet cni_plugins_masquerade`, a `postrouting` nat base chain that skips multicast and
+// jumps to `masq_checks`, and in `masq_checks` one rule per address
+//   ip saddr <addr> ip daddr != <subnet> masquerade comment "<net hash>-<attachment hash>, net: …"
+// Rules are found again by their comment prefix, so DEL and GC need no address and no namespace.
+import { createHash } from 'node:crypto';
+import { CniError, ErrorCode } from '@tscni/spec';
+import type { GCAttachment, NetConf } from '@tscni/spec';
+import { NftBatch, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
+import type { NetlinkTransport } from '@tscni/netlink';
+import { formatCIDR, formatIP, maskedNet } from '@tscni/ipam';
+import type { GoObject } from './conf.js';
+import { resultNet } from './iface.js';
+import { kernelError } from './kernel.js';
+
+export const IPMASQ_TABLE = 'cni_plugins_masquerade';
+export const IPMASQ_CHAIN = 'masq_checks';
+const POSTROUTING = 'postrouting';
+/** The kernel keeps at most this much of a rule comment (NFT_USERDATA_MAXLEN minus framing). */
+const COMMENT_MAX = 128;
+
+/** Opens a NETLINK_NETFILTER transport in the host namespace. */
+export type NftOpener = () => NetlinkTransport;
+
+export interface IpMasqSettings {
+  enabled: boolean;
+}
+
+/** The attachment a rule belongs to. */
+export interface MasqOwner {
+  network: string;
+  ifName: string;
+  containerId: string;
+}
+
+/**
+ * `ipMasq` and `ipMasqBackend`. tscni programs nftables itself, so the only backend is "nftables"
+ * (the default); "iptables" would need the iptables binary and is refused with code 2 naming the key.
+ */
+export function loadIpMasq(o: GoObject): IpMasqSettings {
+  const enabled = o.bool('ipMasq');
+  const backend = o.string('ipMasqBackend');
+  if (backend !== undefined && backend !== '' && backend !== 'nftables') {
+    if (backend === 'iptables') {
+      throw new CniError(ErrorCode.UnsupportedField, `${o.field('ipMasqBackend')}: "iptables" is not supported (tscni programs nftables over netlink); use "nftables"`);
+    }
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `${o.field('ipMasqBackend')}: unknown ipmasq backend ${JSON.stringify(backend)}`);
+  }
+  return { enabled };
+}
+
+function hash16(s: string): string {
+  return createHash('sha512').update(s).digest('hex').slice(0, 16);
+}
+
+/** Prefix of the comments of every rule of a network. */
+export function hashForNetwork(network: string): string {
+  return hash16(network);
+}
+
+/** Prefix of the comments of one attachment's rules. */
+export function hashForInstance(o: MasqOwner): string {
+  return `${hashForNetwork(o.network)}-${hash16(`${o.ifName}:${o.containerId}`)}`;
+}
+
+/** The rule comment: the hashes, then a (possibly cut) human-readable description. */
+export function commentForInstance(o: MasqOwner): string {
+  const clean = (s: string): string => s.replaceAll('"', '');
+  const c = `${hashForInstance(o)}, net: ${clean(o.network)}, if: ${clean(o.ifName)}, id: ${clean(o.containerId)}`;
+  return c.length > COMMENT_MAX ? c.slice(0, COMMENT_MAX) : c;
+}
+
+const WHERE = { family: 'inet', table: IPMASQ_TABLE, chain: IPMASQ_CHAIN } as const;
+
+async function withTransport<T>(open: NftOpener, what: string, fn: (t: NetlinkTransport) => Promise<T>): Promise<T> {
+  let t: NetlinkTransport;
+  try {
+    t = open();
+  } catch (e) {
+    throw kernelError(`${what}: cannot open nftables`, e);
+  }
+  try {
+    return await fn(t);
+  } catch (e) {
+    throw kernelError(what, e);
+  } finally {
+    t.close();
+  }
+}
+
+/**
+ * Masquerades traffic from each address (a result CIDR) to anything outside its subnet. Rules left
+ * by an earlier ADD of the same attachment are replaced in the same transaction.
+ */
+export async function setupIpMasq(open: NftOpener, addresses: readonly string[], owner: MasqOwner): Promise<void> {
+  await withTransport(open, 'failed to set up ipMasq', async (t) => {
+    const prefix = hashForInstance(owner);
+    const stale = await findNftRulesByComment(t, WHERE, (c) => c.startsWith(prefix));
+    const b = new NftBatch({ family: 'inet' })
+      .addTable({ name: IPMASQ_TABLE, comment: 'Masquerading for CNI plugins' })
+      .addChain({ table: IPMASQ_TABLE, name: IPMASQ_CHAIN, comment: 'Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet' })
+      .addChain({ table: IPMASQ_TABLE, name: POSTROUTING, base: { type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' } })
+      // The base chain is rewritten whole, so it holds exactly these three rules however often this runs.
+      .flushChain({ table: IPMASQ_TABLE, name: POSTROUTING })
+      .addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [matchDaddr('224.0.0.0/4'), ret()] })
+      .addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [matchDaddr('ff00::/8'), ret()] })
+      .addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [goTo(IPMASQ_CHAIN)] });
+    for (const r of stale) {
+      if (r.handle !== undefined) b.deleteRule({ table: IPMASQ_TABLE, chain: IPMASQ_CHAIN, handle: r.handle });
+    }
+    const comment = commentForInstance(owner);
+    for (const address of addresses) {
+      const net = resultNet(address);
+      b.addRule({
+        table: IPMASQ_TABLE,
+        chain: IPMASQ_CHAIN,
+        exprs: [matchSaddr(formatIP(net.ip)), matchDaddr(formatCIDR(maskedNet(net)), 'neq'), masquerade()],
+        comment,
+      });
+    }
+    await b.commit(t);
+  });
+}
+
+/** Removes the attachment's rules (none: nothing to do, also when the table does not exist). */
+export async function teardownIpMasq(open: NftOpener, owner: MasqOwner): Promise<void> {
+  await withTransport(open, 'failed to tear down ipMasq', async (t) => {
+    const prefix = hashForInstance(owner);
+    const rules = await findNftRulesByComment(t, WHERE, (c) => c.startsWith(prefix));
+    if (rules.length === 0) return;
+    const b = new NftBatch({ family: 'inet' });
+    for (const r of rules) if (r.handle !== undefined) b.deleteRule({ table: IPMASQ_TABLE, chain: IPMASQ_CHAIN, handle: r.handle });
+    await b.commit(t);
+  });
+}
+
+/** The attachments to keep, from a GC config (`cni.dev/valid-attachments`). */
+export function validAttachments(netconf: NetConf): GCAttachment[] {
+  const raw = netconf['cni.dev/valid-attachments'] ?? netconf['cni.dev/attachments'];
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((a: unknown) => {
+    const o = a as Record<string, unknown> | null;
+    return typeof o?.['containerID'] === 'string' && typeof o['ifname'] === 'string'
+      ? [{ containerID: o['containerID'], ifname: o['ifname'] }]
+      : [];
+  });
+}
+
+/** Removes the network's rules that belong to no valid attachment. */
+export async function gcIpMasq(open: NftOpener, network: string, valid: readonly GCAttachment[]): Promise<void> {
+  await withTransport(open, 'failed to garbage-collect ipMasq', async (t) => {
+    const keep = new Set(valid.map((a) => commentForInstance({ network, ifName: a.ifname, containerId: a.containerID })));
+    const prefix = hashForNetwork(network);
+    const rules = await findNftRulesByComment(t, WHERE, (c) => c.startsWith(prefix) && !keep.has(c));
+    if (rules.length === 0) return;
+    const b = new NftBatch({ family: 'inet' });
+    for (const r of rules) if (r.handle !== undefined) b.deleteRule({ table: IPMASQ_TABLE, chain: IPMASQ_CHAIN, handle: r.handle });
+    await b.commit(t);
+  });
+}
+
+/**
+ * The nftables opener ADD needs when ipMasq is on. Executables have none yet: @tscni/netlink opens
+ * NETLINK_NETFILTER sockets only with an explicit addon handle, which plugins may not import. Until
+ * it can, ipMasq is refused up front with code 2 instead of failing after the interface was made.
+ */
+export function requireNft(open: NftOpener | undefined): NftOpener {
+  if (open === undefined) {
+    throw new CniError(ErrorCode.UnsupportedField, 'ipMasq: true is not available in this build (no nftables access from @tscni/netlink)');
+  }
+  return open;
+}
