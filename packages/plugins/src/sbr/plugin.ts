@@ -90,6 +90,10 @@ function ruleFrom(rule: RuleInfo, ip: IP): boolean {
   return src !== undefined && src.prefix === (ip.family === 4 ? 32 : 128) && ipEqual(src.ip, ip);
 }
 
+function isDefault(route: RouteInfo): boolean {
+  return route.dst.endsWith('/0');
+}
+
 function sameDst(route: RouteInfo, net: IPNet): boolean {
   const d = parseCIDR(route.dst);
   return d !== undefined && d.prefix === net.prefix && ipEqual(d.ip, maskedNet(net).ip);
@@ -207,6 +211,12 @@ async function routeBySource(rt: RtNetlink, ifName: string, addrs: readonly SbrA
       );
     }
     for (const r of routesFor(a, mainRoutes)) {
+      // The table's default route is the one just added (a static gateway must not be replaced by
+      // main's default route through prevResult's gateway); main's still goes away below.
+      if (a.gateway !== undefined && isDefault(r)) {
+        moved.add(r);
+        continue;
+      }
       await kernel(`Failed to readd route ${r.dst} in table ${table}`, rt.replaceRoute(routeIn(r, table)));
       moved.add(r);
     }
@@ -333,7 +343,7 @@ export async function sbrCheck(args: CmdArgs, open: RtOpener = defaultOpener): P
       if (inTable.length === 0) throw failed(`sbr: table ${rule.table} has no route through ${args.ifName}`);
       if (a.gateway !== undefined) {
         const gw = parseIP(a.gateway);
-        const ok = inTable.some((r) => r.dst.endsWith('/0') && sameIp(ipOf(r.gateway), gw));
+        const ok = inTable.some((r) => isDefault(r) && sameIp(ipOf(r.gateway), gw));
         if (!ok) throw failed(`sbr: table ${rule.table} has no default route via ${a.gateway} dev ${args.ifName}`);
       }
       if (conf.addSourceHints) {
