@@ -12,6 +12,7 @@ import type { IP, IPNet } from '@tscni/ipam';
 import { requirePrevResult } from '../shared/conf.js';
 import { defaultOpener, isMissingLink, kernelError, openContainerNetns, openNetnsIfPresent } from '../shared/kernel.js';
 import type { RtOpener } from '../shared/kernel.js';
+import { routeInTable, routeToDelete } from '../shared/routes.js';
 import { loadSbrConfig } from './config.js';
 import type { SbrConfig } from './config.js';
 
@@ -121,26 +122,6 @@ export function nextFreeTable(used: ReadonlySet<number>, from: number): number {
   return t;
 }
 
-/** The same route in another table (flags cleared: cloned/dynamic flags are refused on add). */
-function routeIn(r: RouteInfo, table: number): RouteSpec {
-  const spec: RouteSpec = { dst: r.dst, table, scope: r.scope, protocol: r.protocol, type: r.type, family: r.family };
-  if (r.oif !== undefined) spec.dev = r.oif;
-  if (r.gateway !== undefined) spec.gateway = r.gateway;
-  if (r.prefsrc !== undefined) spec.prefsrc = r.prefsrc;
-  if (r.priority !== undefined) spec.metric = r.priority;
-  if (r.metrics !== undefined) spec.metrics = r.metrics;
-  return spec;
-}
-
-/** Exactly this route, for RTM_DELROUTE. */
-function routeToDelete(r: RouteInfo): RouteSpec {
-  const spec: RouteSpec = { dst: r.dst, table: r.table, family: r.family };
-  if (r.oif !== undefined) spec.dev = r.oif;
-  if (r.gateway !== undefined) spec.gateway = r.gateway;
-  if (r.priority !== undefined) spec.metric = r.priority;
-  return spec;
-}
-
 async function kernel<T>(what: string, p: Promise<T>): Promise<T> {
   try {
     return await p;
@@ -217,7 +198,7 @@ async function routeBySource(rt: RtNetlink, ifName: string, addrs: readonly SbrA
         moved.add(r);
         continue;
       }
-      await kernel(`Failed to readd route ${r.dst} in table ${table}`, rt.replaceRoute(routeIn(r, table)));
+      await kernel(`Failed to readd route ${r.dst} in table ${table}`, rt.replaceRoute(routeInTable(r, table)));
       moved.add(r);
     }
     from = table + 1;
@@ -230,7 +211,7 @@ async function routeBySource(rt: RtNetlink, ifName: string, addrs: readonly SbrA
     for (const a of addrs) {
       const existing = mainRoutes.find((r) => sameDst(r, a.net));
       const spec: RouteSpec = existing
-        ? { ...routeIn(existing, RT_TABLE.MAIN), prefsrc: formatIP(a.ip) }
+        ? { ...routeInTable(existing, RT_TABLE.MAIN), prefsrc: formatIP(a.ip) }
         : { dst: formatCIDR(maskedNet(a.net)), dev: link.index, prefsrc: formatIP(a.ip), table: RT_TABLE.MAIN, ...(a.family === 4 ? { scope: RT_SCOPE.LINK } : {}) };
       await kernel(`Failed to add source hint ${formatIP(a.ip)} to ${spec.dst}`, rt.replaceRoute(spec));
       if (existing) keep.add(existing);
