@@ -119,17 +119,18 @@ async function hostVeth(host: RtNetlink, a: CmdArgs, prev: Result | undefined, o
 /** The ifb for the egress bucket, created up with the veth's MTU, or reused after a retried ADD. */
 async function ensureIfb(host: RtNetlink, name: string, mtu: number | undefined, alias: string): Promise<Link> {
   try {
-    await host.createLink({ name, kind: 'ifb', up: true, alias, ...(mtu === undefined ? {} : { mtu }) });
+    await host.createLink({ name, kind: 'ifb', up: true, ...(mtu === undefined ? {} : { mtu }) });
   } catch (e) {
     if (!isExists(e)) throw kernelError(`failed to create ifb ${name}`, e);
     const existing = await host.getLink(name);
     if (existing.kind !== 'ifb') throw failed(`failed to create ifb ${name}: a ${existing.kind ?? 'non-ifb'} link has that name`);
-    await host.setLink(name, { up: true, alias, ...(mtu === undefined ? {} : { mtu }) });
   }
   try {
+    // The kernel applies IFLA_IFALIAS only to existing links, so the alias is a second message.
+    await host.setLink(name, { up: true, alias, ...(mtu === undefined ? {} : { mtu }) });
     return await host.getLink(name);
   } catch (e) {
-    throw kernelError(`failed to look up ifb ${name}`, e);
+    throw kernelError(`failed to set up ifb ${name}`, e);
   }
 }
 
@@ -280,7 +281,7 @@ export function bandwidthPlugin(deps: BandwidthDeps = {}): PluginFuncs {
         const t = host.transport;
         if (conf.ingress !== undefined) {
           const q = await findQdisc(t, { ifindex: veth.index });
-          if (q === undefined) throw failed(`bandwidth: no ingress tbf qdisc on ${veth.name}`);
+          if (q?.kind !== 'tbf') throw failed(`bandwidth: no ingress tbf qdisc on ${veth.name} (root qdisc: ${q?.kind ?? 'none'})`);
           const diff = tbfDifferences(q, referenceTbf(conf.ingress));
           if (diff.length > 0) throw failed(`bandwidth: ingress qdisc on ${veth.name} doesn't match: ${diff.join(', ')}`);
         }
@@ -291,7 +292,7 @@ export function bandwidthPlugin(deps: BandwidthDeps = {}): PluginFuncs {
           const filters = await listFilters(t, { ifindex: veth.index, parent: INGRESS_HANDLE });
           if (!filters.some((f) => redirectsTo(f, ifb.index))) throw failed(`bandwidth: no filter on ${veth.name} redirects to ${name}`);
           const q = await findQdisc(t, { ifindex: ifb.index });
-          if (q === undefined) throw failed(`bandwidth: no egress tbf qdisc on ${name}`);
+          if (q?.kind !== 'tbf') throw failed(`bandwidth: no egress tbf qdisc on ${name} (root qdisc: ${q?.kind ?? 'none'})`);
           const diff = tbfDifferences(q, referenceTbf(conf.egress));
           if (diff.length > 0) throw failed(`bandwidth: egress qdisc on ${name} doesn't match: ${diff.join(', ')}`);
         }
