@@ -26,7 +26,6 @@ export {
   requireNft,
   setupIpMasq,
   teardownIpMasq,
-  validAttachments,
 } from './shared/ipmasq.js';
 export type { IpMasqSettings, MasqOwner, NftOpener } from './shared/ipmasq.js';
 
@@ -35,3 +34,9 @@ export { loopbackPlugin } from './loopback/plugin.js';
 export type { LoopbackDeps } from './loopback/plugin.js';
 export { loadPtpConfig, ptpPlugin } from './ptp/plugin.js';
 export type { PtpConfig, PtpDeps } from './ptp/plugin.js';
+export { DEFAULT_BRIDGE, loadBridgeConfig, parseVlanTrunk } from './bridge/config.js';
+export type { BridgeConfig } from './bridge/config.js';
+export { CONTAINER_INDEX, calcGateways } from './bridge/gateway.js';
+export type { Gateways } from './bridge/gateway.js';
+export { bridgePlugin } from './bridge/plugin.js';
+export type { BridgeDeps } from './bridge/plugin.js';

@@ -17,7 +17,8 @@ import type { RtOpener } from '../shared/kernel.js';
 import { enableForwarding } from '../shared/sysctl.js';
 import { checkInterfaceIPs, checkLink, checkRoutes, containerInterface, ipsOfInterface } from '../shared/validate.js';
 import { createVeth, deleteContainerLink } from '../shared/veth.js';
-import { gcIpMasq, loadIpMasq, requireNft, setupIpMasq, teardownIpMasq, validAttachments } from '../shared/ipmasq.js';
+import { gcIpMasq, loadIpMasq, requireNft, setupIpMasq, teardownIpMasq } from '../shared/ipmasq.js';
+import { gcValidAttachments } from '../shared/attachments.js';
 import type { IpMasqSettings, NftOpener } from '../shared/ipmasq.js';
 
 export interface PtpConfig {
@@ -189,7 +190,7 @@ export function ptpPlugin(deps: PtpDeps = {}): PluginFuncs {
     async gc(a) {
       const conf = loadPtpConfig(a.netconf);
       if (ipamType(a.netconf) !== '') await ipamGc(a, deps.ipam);
-      if (conf.ipMasq.enabled && deps.nft !== undefined) await gcIpMasq(deps.nft, a.netconf.name, validAttachments(a.netconf));
+      if (conf.ipMasq.enabled && deps.nft !== undefined) await gcIpMasq(deps.nft, a.netconf.name, gcValidAttachments(a.netconf));
     },
     async status(a) {
       if (ipamType(a.netconf) !== '') await ipamStatus(a, deps.ipam);

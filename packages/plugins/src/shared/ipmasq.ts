@@ -6,7 +6,7 @@
 // Rules are found again by their comment prefix, so DEL and GC need no address and no namespace.
 import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
-import type { GCAttachment, NetConf } from '@tscni/spec';
+import type { GCAttachment } from '@tscni/spec';
 import { NftBatch, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
 import type { NetlinkTransport } from '@tscni/netlink';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ipam';
@@ -132,18 +132,6 @@ export async function teardownIpMasq(open: NftOpener, owner: MasqOwner): Promise
     const b = new NftBatch({ family: 'inet' });
     for (const r of rules) if (r.handle !== undefined) b.deleteRule({ table: IPMASQ_TABLE, chain: IPMASQ_CHAIN, handle: r.handle });
     await b.commit(t);
-  });
-}
-
-/** The attachments to keep, from a GC config (`cni.dev/valid-attachments`). */
-export function validAttachments(netconf: NetConf): GCAttachment[] {
-  const raw = netconf['cni.dev/valid-attachments'] ?? netconf['cni.dev/attachments'];
-  if (!Array.isArray(raw)) return [];
-  return raw.flatMap((a: unknown) => {
-    const o = a as Record<string, unknown> | null;
-    return typeof o?.['containerID'] === 'string' && typeof o['ifname'] === 'string'
-      ? [{ containerID: o['containerID'], ifname: o['ifname'] }]
-      : [];
   });
 }
 
