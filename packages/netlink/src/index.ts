@@ -37,7 +37,7 @@ export {
 } from './codec/message.js';
 export type { NlMsgHdr, NlMessage, NlMsgErr, NlDone } from './codec/message.js';
 export { NetlinkError, isNetlinkError, describeErrno } from './codec/errors.js';
-export type { ExtAck, NetlinkErrorOptions } from './codec/errors.js';
+export type { ExtAck, NetlinkErrorOptions, NetlinkRequestHeader } from './codec/errors.js';
 export {
   AF_UNSPEC,
   AF_INET,
@@ -107,7 +107,15 @@ export {
   DUMP_INTR_RETRIES,
   messageBody,
 } from './transport.js';
-export type { NetlinkTransport, RequestOptions, FakeReply, FakeResponder } from './transport.js';
+export type {
+  NetlinkTransport,
+  RequestOptions,
+  BatchRequestOptions,
+  BatchMessageResult,
+  BatchReply,
+  FakeReply,
+  FakeResponder,
+} from './transport.js';
 
 // rtnetlink
 export { RtNetlink } from './rtnl/rtnetlink.js';
@@ -235,6 +243,7 @@ export type {
   SetSpec as NftSetSpec,
   ElementsSpec as NftElementsSpec,
   CommitOptions as NftCommitOptions,
+  NftBatchFailure,
 } from './nft/batch.js';
 export {
   listTables as listNftTables,

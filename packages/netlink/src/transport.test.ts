@@ -4,7 +4,7 @@ import type { NativeBinding } from '@tscni/native';
 import { DUMP_INTR_RETRIES, FakeTransport, SocketTransport, messageBody } from './transport.js';
 import { buildMessage } from './codec/writer.js';
 import { decodeMessages, encodeNlDone, encodeNlMsgErr, decodeNlMsgHdr } from './codec/message.js';
-import { NLM_F } from './codec/netlink.js';
+import { NLM_F, NLMSG_NOOP } from './codec/netlink.js';
 import { NetlinkError } from './codec/errors.js';
 import { RTM } from './codec/rtnetlink.js';
 import { RtNetlink } from './rtnl/rtnetlink.js';
@@ -117,6 +117,111 @@ describe('request/response over the fake kernel', () => {
   });
 });
 
+describe('NetlinkError names the request it answers', () => {
+  it('carries the echoed header (type, flags, seq) of the failing message', async () => {
+    const batch = new Uint8Array([...ack(), ...buildMessage(RTM.NEWADDR, NLM_F.REQUEST | NLM_F.ACK, (w) => w.writeZeros(8)), ...ack()]);
+    const t = new FakeTransport().reply({}, { errno: 17 }, {});
+    const e = (await t.request(batch).catch((x: unknown) => x)) as NetlinkError;
+    expect(e).toBeInstanceOf(NetlinkError);
+    const sent = t.requests[1]!.header;
+    expect(e.seq).toBe(sent.seq);
+    expect(e.request).toEqual({ type: RTM.NEWADDR, flags: NLM_F.REQUEST | NLM_F.ACK, seq: sent.seq });
+    expect(e.requestType).toBe(RTM.NEWADDR);
+  });
+
+  it('takes the seq of a failed dump from its request', async () => {
+    const t = new FakeTransport().reply({ errno: 22 });
+    const e = (await t.request(dump(), { dump: true }).catch((x: unknown) => x)) as NetlinkError;
+    expect(e).toMatchObject({ code: 'EINVAL', seq: t.requests[0]!.header.seq, requestType: RTM.GETLINK });
+  });
+});
+
+describe('requestBatch over the fake kernel', () => {
+  const begin = (): Uint8Array => buildMessage(0x10, NLM_F.REQUEST, (w) => w.writeZeros(4));
+  const end = (): Uint8Array => buildMessage(0x11, NLM_F.REQUEST, (w) => w.writeZeros(4));
+  const quiet = (type = RTM.NEWLINK): Uint8Array => buildMessage(type, NLM_F.REQUEST, (w) => w.writeZeros(16));
+
+  it('keys every answer by seq: ACK, error with its extended ack, none for messages that asked for none', async () => {
+    const t = new FakeTransport().reply({}, {}, { errno: 2, extAck: { msg: 'no such chain', offset: 20 } }, {}, {});
+    const reply = await t.requestBatch(new Uint8Array([...begin(), ...ack(), ...ack(), ...quiet(), ...end()]), { operation: 'b' });
+    expect(reply.results.map((r) => [r.index, r.status])).toEqual([
+      [0, 'none'],
+      [1, 'ack'],
+      [2, 'error'],
+      [3, 'none'],
+      [4, 'none'],
+    ]);
+    const seqs = t.requests.map((r) => r.header.seq);
+    expect(reply.results.map((r) => r.request.seq)).toEqual(seqs);
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+    const failed = reply.bySeq.get(3);
+    expect(failed).toBe(reply.results[2]);
+    expect(reply.errors).toEqual([failed]);
+    expect(failed?.error).toMatchObject({ code: 'ENOENT', seq: 3, extAck: { msg: 'no such chain', offset: 20 } });
+    expect(failed?.error?.message).toBe('b: no such chain (ENOENT)');
+    expect(reply.rejected).toBeUndefined();
+  });
+
+  it('sends the batch, then an NLMSG_NOOP end marker with NLM_F_ACK in a datagram of its own', async () => {
+    const t = new FakeTransport();
+    await t.requestBatch(new Uint8Array([...begin(), ...quiet(), ...end()]));
+    expect(t.datagrams).toHaveLength(2);
+    const [marker] = decodeMessages(t.datagrams[1]!);
+    expect(marker?.header).toMatchObject({ type: NLMSG_NOOP, flags: NLM_F.REQUEST | NLM_F.ACK, seq: 4, len: 16 });
+    // The next exchange goes on after the marker's seq.
+    await t.request(ack());
+    expect(t.requests.at(-1)?.header.seq).toBe(5);
+  });
+
+  it('reports the error addressed to the first message as the rejection of the whole batch', async () => {
+    // nfnetlink refusing a batch: an error for BATCH_BEGIN, silence for the rest despite NLM_F_ACK.
+    const t = new FakeTransport().reply({ errno: 95 }, { silent: true }, { silent: true }, { silent: true });
+    const reply = await t.requestBatch(new Uint8Array([...begin(), ...ack(), ...ack(), ...end()]));
+    expect(reply.rejected).toMatchObject({ code: 'EOPNOTSUPP', seq: 1, requestType: 0x10 });
+    expect(reply.results.map((r) => r.status)).toEqual(['error', 'none', 'none', 'none']);
+    expect(reply.errors.map((r) => r.index)).toEqual([0]);
+  });
+
+  it('hands data messages to the message they answer and skips answers to other requests', async () => {
+    class Chatty extends FakeTransport {
+      protected override send(buf: Uint8Array): void {
+        const [m] = decodeMessages(buf);
+        // A stale answer to an abandoned request arrives before the real ones.
+        if (m && m.header.type !== NLMSG_NOOP) this.stale.push(encodeNlMsgErr({ error: -17, request: { ...m.header, seq: 999 } }));
+        super.send(buf);
+      }
+      readonly stale: Uint8Array[] = [];
+      protected override recv(): Uint8Array {
+        return this.stale.shift() ?? super.recv();
+      }
+    }
+    const t = new Chatty().reply({ messages: [data('echo')] }, {});
+    const reply = await t.requestBatch(new Uint8Array([...ack(), ...ack()]));
+    expect(reply.results.map((r) => r.status)).toEqual(['ack', 'ack']);
+    expect(reply.results[0]?.data.map((m) => decodeLinkBody(messageBody(m)).ifname)).toEqual(['echo']);
+    expect(reply.results[1]?.data).toEqual([]);
+  });
+
+  it('turns a receive buffer overflow into ENOBUFS instead of waiting for answers the kernel dropped', async () => {
+    class Overflowing extends FakeTransport {
+      protected override recv(): Uint8Array {
+        throw Object.assign(new Error('recv(fd 3): ENOBUFS (No buffer space available)'), { errno: 105, code: 'ENOBUFS', syscall: 'recv' });
+      }
+    }
+    const e = await new Overflowing().requestBatch(ack(), { operation: 'big batch' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NetlinkError);
+    expect(e).toMatchObject({ code: 'ENOBUFS' });
+    expect((e as NetlinkError).message).toMatch(/^big batch: answers lost to a full receive buffer/);
+  });
+
+  it('refuses an empty batch and a closed transport', async () => {
+    const t = new FakeTransport();
+    await expect(t.requestBatch(new Uint8Array(0))).rejects.toThrow(TypeError);
+    t.close();
+    await expect(t.requestBatch(ack())).rejects.toMatchObject({ code: 'EBADF' });
+  });
+});
+
 describe('SocketTransport over a stand-in binding', () => {
   function binding(): { b: NativeBinding; sent: Uint8Array[]; closed: number[] } {
     const sent: Uint8Array[] = [];
@@ -156,6 +261,17 @@ describe('SocketTransport over a stand-in binding', () => {
     t.close();
     t.close();
     expect(closed).toEqual([42]);
+  });
+
+  it('sends a batch and its end marker as two datagrams and reads up to the marker', async () => {
+    const { b, sent } = binding();
+    const t = SocketTransport.open(0, null, b);
+    const reply = await t.requestBatch(new Uint8Array([...ack(), ...ack()]));
+    expect(reply.results.map((r) => r.status)).toEqual(['ack', 'ack']);
+    expect(sent.map((d) => decodeMessages(d).length)).toEqual([2, 1]);
+    expect(decodeNlMsgHdr(sent[1]!).type).toBe(NLMSG_NOOP);
+    // The marker's ACK was read: the next request gets its own answer.
+    await expect(t.request(ack())).resolves.toEqual([]);
   });
 });
 

@@ -31,10 +31,20 @@ export function describeErrno(errno: number): { code: string; description: strin
   return hit ? { code: hit[0], description: hit[1] } : { code: `E${errno}`, description: `errno ${errno}` };
 }
 
+/** The header fields of the request an error answers, as the kernel echoed them in struct nlmsgerr. */
+export interface NetlinkRequestHeader {
+  readonly type: number;
+  readonly flags: number;
+  /** The sequence number the transport gave the request: tells which message of a batch failed. */
+  readonly seq: number;
+}
+
 export interface NetlinkErrorOptions {
   readonly extAck?: ExtAck | undefined;
-  /** nlmsg_type of the request that failed, for messages and debugging. */
+  /** nlmsg_type of the request that failed, for messages and debugging (defaults to request.type). */
   readonly requestType?: number | undefined;
+  /** The request this error answers (from the nlmsgerr's embedded header). */
+  readonly request?: NetlinkRequestHeader | undefined;
   readonly operation?: string | undefined;
   readonly cause?: unknown;
 }
@@ -47,6 +57,10 @@ export class NetlinkError extends Error {
   readonly code: string;
   readonly extAck?: ExtAck;
   readonly requestType?: number;
+  /** The request this error answers: type, flags and sequence number, as echoed by the kernel. */
+  readonly request?: NetlinkRequestHeader;
+  /** Sequence number of the request this error answers (= request.seq). */
+  readonly seq?: number;
 
   constructor(errno: number, opts: NetlinkErrorOptions = {}) {
     const e = Math.abs(errno);
@@ -57,7 +71,13 @@ export class NetlinkError extends Error {
     this.errno = e;
     this.code = code;
     if (opts.extAck) this.extAck = opts.extAck;
-    if (opts.requestType !== undefined) this.requestType = opts.requestType;
+    const requestType = opts.requestType ?? opts.request?.type;
+    if (requestType !== undefined) this.requestType = requestType;
+    if (opts.request) {
+      const { type, flags, seq } = opts.request;
+      this.request = { type, flags, seq };
+      this.seq = seq;
+    }
   }
 }
 

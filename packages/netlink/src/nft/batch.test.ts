@@ -1,15 +1,15 @@
-// NftBatch commit logic over the scripted FakeTransport: ACK collection, the one-time probe, and
-// locating the message the kernel rejected.
+// NftBatch commit logic over the scripted FakeTransport: one exchange in batch mode, and the message
+// the kernel rejected (or the whole batch, refused at BATCH_BEGIN) named from the keyed answers.
 import { describe, expect, it } from 'vitest';
 import { FakeTransport } from '../transport.js';
-import type { FakeReply } from '../transport.js';
+import type { FakeReply, NetlinkTransport } from '../transport.js';
 import { decodeMessages } from '../codec/message.js';
 import type { NlMessage } from '../codec/message.js';
-import { NLM_F } from '../codec/netlink.js';
+import { NLM_F, NLMSG_NOOP } from '../codec/netlink.js';
 import { NlWriter } from '../codec/writer.js';
 import { NetlinkError } from '../codec/errors.js';
 import { NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFT_MSG, NFTA_GEN, nftMsgType } from './consts.js';
-import { NftBatch, NftBatchError, kernelAcksBatchBegin } from './batch.js';
+import { NftBatch, NftBatchError } from './batch.js';
 import { beginNftMessage, decodeRule } from './objects.js';
 import { accept, jump, matchIifname } from './helpers.js';
 import { getGeneration, listRules } from './list.js';
@@ -45,51 +45,55 @@ function batch(): NftBatch {
 }
 
 describe('NftBatch.commit', () => {
-  it('sends BEGIN, every operation with NLM_F_ACK, END, after a one-time GETGEN probe', async () => {
+  it('sends BEGIN, the operations without NLM_F_ACK and END in one datagram, then the end marker', async () => {
     const t = fakeKernel();
     const b = new NftBatch({ family: 'ip' }).addTable({ name: 't' }).addChain({ table: 't', name: 'c' });
-    await b.commit(t, { ackBegin: false });
-    await b.commit(t, { ackBegin: false });
+    await b.commit(t);
+    await b.commit(t);
     const types = t.requests.map((m) => m.header.type);
-    const gen = nftMsgType(NFT_MSG.GETGEN);
     const once = [NFNL_MSG_BATCH_BEGIN, nftMsgType(NFT_MSG.NEWTABLE), nftMsgType(NFT_MSG.NEWCHAIN), NFNL_MSG_BATCH_END];
-    expect(types).toEqual([gen, ...once, ...once]);
-    const acks = t.requests.slice(1, 5).map((m) => (m.header.flags & NLM_F.ACK) !== 0);
-    expect(acks).toEqual([false, true, true, false]);
-    // One sendmsg per batch: the sequence numbers are consecutive within it.
-    const seqs = t.requests.slice(1, 5).map((m) => m.header.seq);
-    expect(seqs).toEqual([seqs[0], (seqs[0] ?? 0) + 1, (seqs[0] ?? 0) + 2, (seqs[0] ?? 0) + 3]);
+    // No GETGEN probe: a batch refused at BATCH_BEGIN no longer hangs the commit.
+    expect(types).toEqual([...once, ...once]);
+    expect(t.requests.map((m) => m.header.flags & NLM_F.ACK)).toEqual(new Array(8).fill(0));
+    // Per commit: the batch, then the NLMSG_NOOP whose ACK says the kernel is done with it.
+    expect(t.datagrams.map((d) => decodeMessages(d).map((m) => m.header.type))).toEqual([once, [NLMSG_NOOP], once, [NLMSG_NOOP]]);
+    const seqs = t.requests.slice(0, 4).map((m) => m.header.seq);
+    const first = seqs[0] ?? 0;
+    expect(seqs).toEqual([first, first + 1, first + 2, first + 3]);
   });
 
-  it('asks for the BATCH_BEGIN ACK only where the kernel gives one (Linux 6.10+)', async () => {
+  it('asks for the BATCH_BEGIN ACK only when told to', async () => {
     const t = fakeKernel();
     await new NftBatch({ family: 'ip' }).addTable({ name: 't' }).commit(t, { ackBegin: true });
-    const begin = t.requests.find((m) => m.header.type === NFNL_MSG_BATCH_BEGIN);
-    expect((begin?.header.flags ?? 0) & NLM_F.ACK).toBe(NLM_F.ACK);
-    expect(kernelAcksBatchBegin('6.18.44-fc-v857')).toBe(true);
-    expect(kernelAcksBatchBegin('6.10.0')).toBe(true);
-    expect(kernelAcksBatchBegin('6.9.12-200.fc40.x86_64')).toBe(false);
-    expect(kernelAcksBatchBegin('5.15.0-91-generic')).toBe(false);
-    expect(kernelAcksBatchBegin('7.0.1')).toBe(true);
-    expect(kernelAcksBatchBegin('weird')).toBe(false);
+    await new NftBatch({ family: 'ip' }).addTable({ name: 't' }).commit(t);
+    const begins = t.requests.filter((m) => m.header.type === NFNL_MSG_BATCH_BEGIN);
+    expect(begins.map((m) => m.header.flags & NLM_F.ACK)).toEqual([NLM_F.ACK, 0]);
   });
 
   it('a failure addressed to BATCH_BEGIN (the commit itself) is reported without a message index', async () => {
-    // The kernel answers a failed commit against BATCH_BEGIN and still ACKs every message.
-    const t = new FakeTransport((m) => {
-      if (m.header.type === nftMsgType(NFT_MSG.GETGEN)) return { messages: [newGen(1)] };
-      // Only the committing batch asks for the BEGIN ACK; validation-only prefixes do not.
-      if (m.header.type === NFNL_MSG_BATCH_BEGIN && (m.header.flags & NLM_F.ACK) !== 0) return { errno: 12 };
-      return undefined;
-    });
+    const t = new FakeTransport((m) => (m.header.type === NFNL_MSG_BATCH_BEGIN ? { errno: 12 } : undefined));
     const b = new NftBatch({ family: 'ip' }).addTable({ name: 't' }).addChain({ table: 't', name: 'c' });
-    const e = (await b.commit(t, { ackBegin: true }).catch((x: unknown) => x)) as NftBatchError;
+    const e = (await b.commit(t).catch((x: unknown) => x)) as NftBatchError;
     expect(e).toBeInstanceOf(NftBatchError);
     expect(e.code).toBe('ENOMEM');
     expect(e.index).toBeUndefined();
+    expect(e.requestType).toBe(NFNL_MSG_BATCH_BEGIN);
+    expect(e.seq).toBe(t.requests[0]?.header.seq);
+    expect(e.message).toBe('nftables batch: not enough memory (ENOMEM)');
   });
 
-  it('names the message the kernel rejected, with its errno and extended ack', async () => {
+  it('fails at once when the kernel refuses the batch at BATCH_BEGIN and answers nothing else', async () => {
+    // As nfnetlink does for an unknown res_id or a missing subsystem: one EINVAL/EOPNOTSUPP for
+    // BATCH_BEGIN, silence for the rest even where an ACK was asked for. The fake throws if the
+    // commit waits for an answer that nothing sends, so passing proves it does not wait.
+    const t = new FakeTransport((m) => (m.header.type === NFNL_MSG_BATCH_BEGIN ? { errno: 22, extAck: { msg: 'bad res_id' } } : { silent: true }));
+    const e = (await batch().commit(t).catch((x: unknown) => x)) as NftBatchError;
+    expect(e).toBeInstanceOf(NftBatchError);
+    expect(e).toMatchObject({ code: 'EINVAL', index: undefined, operation: undefined, extAck: { msg: 'bad res_id' } });
+    expect(e.failures).toHaveLength(1);
+  });
+
+  it('names the message the kernel rejected, with its errno and extended ack, in one exchange', async () => {
     const t = fakeKernel();
     const err = await batch()
       .commit(t)
@@ -102,17 +106,50 @@ describe('NftBatch.commit', () => {
     expect(e.code).toBe('ENOENT');
     expect(e.extAck?.msg).toBe('chain not found');
     expect(e.message).toContain('nftables batch message 3: add rule inet t a');
-    // Locating the failure only ever validated prefixes: none of those checks carried BATCH_END.
-    const ends = t.requests.filter((m) => m.header.type === NFNL_MSG_BATCH_END);
-    expect(ends).toHaveLength(1);
+    // The error answers the fifth message of the datagram (BEGIN + index 3).
+    expect(e.seq).toBe(t.requests[4]?.header.seq);
+    expect(e.request).toEqual({ type: nftMsgType(NFT_MSG.NEWRULE), flags: t.requests[4]?.header.flags, seq: e.seq });
+    // One batch went out, nothing was re-sent to find the failing message.
+    expect(t.datagrams).toHaveLength(2);
+    expect(t.requests.filter((m) => m.header.type === NFNL_MSG_BATCH_BEGIN)).toHaveLength(1);
   });
 
-  it('reports index 0 without extra round trips when the batch has one operation', async () => {
+  it('lists every message the kernel rejected, the first one as the error', async () => {
+    const t = fakeKernel();
+    const b = batch().addRule({ table: 't', chain: 'a', exprs: [jump('missing')], comment: 'four' });
+    const e = (await b.commit(t).catch((x: unknown) => x)) as NftBatchError;
+    expect(e.index).toBe(3);
+    expect(e.failures.map((f) => [f.index, f.operation, f.error.code])).toEqual([
+      [3, 'add rule inet t a', 'ENOENT'],
+      [5, 'add rule inet t a', 'ENOENT'],
+    ]);
+  });
+
+  it('prefers a message of its own over an error addressed to BATCH_BEGIN', async () => {
+    const t = new FakeTransport((m) => {
+      if (m.header.type === NFNL_MSG_BATCH_BEGIN) return { errno: 12 };
+      if (m.header.type === nftMsgType(NFT_MSG.NEWCHAIN)) return { errno: 22 };
+      return undefined;
+    });
+    const b = new NftBatch({ family: 'ip' }).addTable({ name: 't' }).addChain({ table: 't', name: 'c' });
+    const e = (await b.commit(t).catch((x: unknown) => x)) as NftBatchError;
+    expect(e).toMatchObject({ code: 'EINVAL', index: 1 });
+    expect(e.failures.map((f) => f.index)).toEqual([undefined, 1]);
+  });
+
+  it('reports index 0 when the batch has one operation', async () => {
     const t = fakeKernel();
     const b = new NftBatch({ family: 'ip' }).addRule({ table: 't', chain: 'a', exprs: [jump('missing')] });
     const e = (await b.commit(t).catch((x: unknown) => x)) as NftBatchError;
     expect(e.index).toBe(0);
     expect(t.requests.filter((m) => m.header.type === NFNL_MSG_BATCH_BEGIN)).toHaveLength(1);
+  });
+
+  it('refuses a transport without batch mode before sending anything', async () => {
+    const t = fakeKernel();
+    const plain: NetlinkTransport = { request: (m, o) => t.request(m, o), close: () => t.close() };
+    await expect(batch().commit(plain)).rejects.toThrow(/requestBatch/);
+    expect(t.requests).toHaveLength(0);
   });
 
   it('sends nothing for an empty batch', async () => {

@@ -2,7 +2,6 @@
 // linux/netfilter/nfnetlink.h), built with a typed API and committed over a NetlinkTransport on a
 // NETLINK_NETFILTER socket. Either every message applies or none does.
 
-import { release as osRelease } from 'node:os';
 import { NLM_F } from '../codec/netlink.js';
 import { NlWriter } from '../codec/writer.js';
 import { NetlinkError } from '../codec/errors.js';
@@ -14,7 +13,6 @@ import type { NftBaseChain, NftSetElem, SetFieldTypes } from './objects.js';
 import { resolveRuleItems } from './helpers.js';
 import type { RuleItem } from './helpers.js';
 import type { NftExpr } from './expr.js';
-import { getGeneration } from './list.js';
 
 export interface TableSpec {
   readonly family?: NftFamily;
@@ -70,49 +68,46 @@ interface Op {
   readonly encode: (w: NlWriter, ack: number) => void;
 }
 
+/** One message of a batch the kernel reported an error for. */
+export interface NftBatchFailure {
+  /** Index among the batch's operations; undefined for BATCH_BEGIN (the batch as a whole). */
+  readonly index: number | undefined;
+  /** Describes the operation, e.g. `add rule ip cni_hostport hostports`. */
+  readonly operation: string | undefined;
+  readonly error: NetlinkError;
+}
+
 /** A batch message the kernel rejected: which one (index and description), with errno and extack. */
 export class NftBatchError extends NetlinkError {
   /** Index of the failing message among the batch's operations (BEGIN/END not counted). */
   readonly index: number | undefined;
   /** Describes the failing operation, e.g. `add rule ip cni_hostport hostports`. */
   readonly operation: string | undefined;
+  /** Every error the kernel reported for the batch, in message order (the first is this one). */
+  readonly failures: readonly NftBatchFailure[];
 
-  constructor(cause: NetlinkError, index: number | undefined, operation: string | undefined) {
+  constructor(cause: NetlinkError, index: number | undefined, operation: string | undefined, failures?: readonly NftBatchFailure[]) {
     super(cause.errno, {
       extAck: cause.extAck,
       requestType: cause.requestType,
+      request: cause.request,
       operation: operation === undefined ? 'nftables batch' : `nftables batch message ${index}: ${operation}`,
       cause,
     });
     this.index = index;
     this.operation = operation;
+    this.failures = failures ?? [{ index, operation, error: cause }];
   }
 }
 
-/** Transports known to reach nf_tables, so the pre-flight check runs once per socket. */
-const reachable = new WeakSet<NetlinkTransport>();
-
 export interface CommitOptions {
-  /**
-   * Skip the one-time NFT_MSG_GETGEN probe. The probe exists because a batch sent to a kernel
-   * without nf_tables is answered only against BATCH_BEGIN, which no per-message ACK wait can see.
-   */
+  /** @deprecated No effect: commit no longer probes with NFT_MSG_GETGEN, since it sees a batch refused at BATCH_BEGIN. */
   readonly skipProbe?: boolean;
   /**
-   * Ask for an ACK of BATCH_BEGIN. Linux 6.10+ answers it, and then also reports a failure of
-   * the commit itself (which arrives addressed to BATCH_BEGIN) where the wait can see it; older
-   * kernels never answer it, so waiting for one would hang. Default: from the running kernel.
+   * Ask for an ACK of BATCH_BEGIN (Linux 6.10+ gives one; older kernels ignore the flag). Not
+   * needed to see a failed commit: that error is addressed to BATCH_BEGIN either way. Default false.
    */
   readonly ackBegin?: boolean;
-}
-
-/** Whether the running kernel ACKs NFNL_MSG_BATCH_BEGIN (nfnetlink since Linux 6.10). */
-export function kernelAcksBatchBegin(release: string = osRelease()): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return false;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  return major > 6 || (major === 6 && minor >= 10);
 }
 
 /**
@@ -293,8 +288,8 @@ export class NftBatch {
   }
 
   /**
-   * The batch as one datagram. With `ack` (the default) every operation asks for an ACK so the
-   * commit can tell when the kernel is done; nft itself sends them without (`ack: false`).
+   * The batch as one datagram. With `ack` (the default) every operation asks for an ACK, so that
+   * a plain request() can tell when the kernel is done; commit() and nft send them without.
    * `upTo` keeps only operations [0, upTo] and leaves out BATCH_END: the kernel then validates
    * those messages and aborts without applying anything.
    */
@@ -309,59 +304,29 @@ export class NftBatch {
   }
 
   /**
-   * Send the transaction and wait for the kernel's answer to every message. On failure nothing
-   * was applied, and the error names the first message the kernel rejected.
+   * Send the transaction in one exchange. On failure nothing was applied, and the error names the
+   * first message the kernel rejected (all of them in `failures`), or has no index when the kernel
+   * refused the batch as a whole or its commit failed (an error addressed to BATCH_BEGIN).
+   * The operations ask for no ACK, as nft sends them: the transport's batch mode knows when the
+   * kernel is done without them, and thousands of ACKs would overflow the socket's receive buffer.
    */
   async commit(transport: NetlinkTransport, opts: CommitOptions = {}): Promise<void> {
     if (this.#ops.length === 0) return;
-    if (!opts.skipProbe && !reachable.has(transport)) {
-      await getGeneration(transport);
-      reachable.add(transport);
+    if (transport.requestBatch === undefined) {
+      throw new TypeError('NftBatch.commit needs a transport with requestBatch (SocketTransport or FakeTransport)');
     }
-    const ackBegin = opts.ackBegin ?? kernelAcksBatchBegin();
-    try {
-      await transport.request(this.encode({ ackBegin }), { operation: 'nftables batch' });
-    } catch (e) {
-      if (!(e instanceof NetlinkError)) throw e;
-      throw await this.#locate(transport, e);
-    }
-  }
-
-  /**
-   * The shared transport reports the first error of the batch but not which message it answered.
-   * Find it by validating ever shorter prefixes of the batch without BATCH_END: the kernel checks
-   * those messages exactly as in the real run and aborts, so nothing is applied.
-   */
-  async #locate(transport: NetlinkTransport, first: NetlinkError): Promise<NftBatchError> {
-    if (this.#ops.length === 1) return new NftBatchError(first, 0, this.#ops[0]?.what);
-    let hi = this.#ops.length - 1;
-    let errAtHi = await this.#check(transport, hi);
-    // Every message validates: the failure came from the commit itself.
-    if (errAtHi === undefined) return new NftBatchError(first, undefined, undefined);
-    // Invariant: the prefix ending at hi fails (with errAtHi); prefixes ending before lo pass.
-    let lo = 0;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      const e = await this.#check(transport, mid);
-      if (e === undefined) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-        errAtHi = e;
-      }
-    }
-    return new NftBatchError(errAtHi, hi, this.#ops[hi]?.what);
-  }
-
-  /** Validate operations [0, upTo] without committing; the kernel's first error, if any. */
-  async #check(transport: NetlinkTransport, upTo: number): Promise<NetlinkError | undefined> {
-    try {
-      await transport.request(this.encode({ upTo }), { operation: 'nftables batch check' });
-      return undefined;
-    } catch (e) {
-      if (e instanceof NetlinkError) return e;
-      throw e;
-    }
+    const reply = await transport.requestBatch(this.encode({ ack: false, ackBegin: opts.ackBegin === true }), {
+      operation: 'nftables batch',
+    });
+    // results: BATCH_BEGIN, the operations, BATCH_END.
+    const failures = reply.errors.flatMap((r): NftBatchFailure[] => {
+      if (r.error === undefined) return [];
+      const index = r.index >= 1 && r.index <= this.#ops.length ? r.index - 1 : undefined;
+      return [{ index, operation: index === undefined ? undefined : this.#ops[index]?.what, error: r.error }];
+    });
+    // A message's own error is the precise one; BATCH_BEGIN's alone means the batch as a whole.
+    const first = failures.find((f) => f.index !== undefined) ?? failures[0];
+    if (first !== undefined) throw new NftBatchError(first.error, first.index, first.operation, failures);
   }
 }
 
