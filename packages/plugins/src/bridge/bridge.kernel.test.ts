@@ -252,6 +252,8 @@ describe('bridge', () => {
       [{ vlanTrunk: [{ minID: 10 }] }, 7, 'vlanTrunk[0]: minID and maxID should be configured simultaneously, maxID is missing'],
       [{ mtu: 'big' }, 7, 'mtu: must be a number, got string'],
       [{ ipMasq: true, ipMasqBackend: 'iptables' }, 2, 'ipMasqBackend: "iptables" is not supported'],
+      [{ isGateway: true, vlan: 10 }, 2, 'vlan: a gateway on an access VLAN'],
+      [{ macspoofchk: true }, 2, 'macspoofchk: true is not supported yet'],
     ];
     for (const [extra, code, msg] of cases) {
       const r = runPlugin(bin, 'bridge', { ...env(ns), command: 'ADD' }, conf(extra, false));

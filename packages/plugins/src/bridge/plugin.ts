@@ -153,6 +153,10 @@ function iface(link: Link, sandbox?: string): Interface {
 async function add(a: CmdArgs, deps: BridgeDeps): Promise<Result> {
   const c = loadBridgeConfig(a.netconf, a.args);
   if (c.macspoofchk) throw new CniError(ErrorCode.UnsupportedField, 'macspoofchk: true is not supported yet');
+  if (c.isGateway && c.vlan !== 0 && c.layer3) {
+    // The reference puts the gateway on a `<bridge>.<vlan>` veth in the VLAN; not built yet.
+    throw new CniError(ErrorCode.UnsupportedField, 'vlan: a gateway on an access VLAN (isGateway with vlan) is not supported yet');
+  }
   const nft = c.ipMasq.enabled && c.layer3 ? requireNft(deps.nft) : undefined;
   const open = deps.open ?? defaultOpener;
 
