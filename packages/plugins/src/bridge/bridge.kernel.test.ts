@@ -285,6 +285,28 @@ describe('bridge', () => {
     expect(tv[0]?.vlans.map((v) => v.vlan)).toEqual(expect.arrayContaining([5, 7, 8]));
   });
 
+  it('speaks older config versions: a 0.4.0 ADD result is a valid 0.4.0 prevResult for CHECK', () => {
+    const ns = pool.create();
+    const c = { ...conf({ isGateway: true }, false), cniVersion: '0.4.0' };
+    const r = add(ns, c);
+    expect(r.cniVersion).toBe('0.4.0');
+    expect(r.ips).toEqual([{ version: '4', interface: 2, address: `${net.prefix4}2/24`, gateway: `${net.prefix4}1` }]);
+    expect(r.dns).toEqual({});
+    const check = runPlugin(bin, 'bridge', { ...env(ns), command: 'CHECK' }, { ...c, prevResult: r });
+    expect(check.code, check.stdout).toBe(0);
+    // CHECK does not exist before 0.4.0.
+    const old = runPlugin(bin, 'bridge', { ...env(ns), command: 'CHECK' }, { ...c, cniVersion: '0.3.1', prevResult: r });
+    expect(old.json).toMatchObject({ code: 1 });
+  });
+
+  it('enabledad turns enhanced DAD on in the container instead of switching DAD off', () => {
+    const ns = pool.create();
+    add(ns, conf({ enabledad: true }));
+    expect(sysctl(ns, 'net.ipv6.conf.eth0.accept_dad')).toBe('1');
+    expect(sysctl(ns, 'net.ipv6.conf.eth0.enhanced_dad')).toBe('1');
+    expect(globalCidrs(ns, 'eth0')).toEqual([`${net.prefix4}2/24`, `${net.prefix6}2/64`].sort());
+  });
+
   it('STATUS and GC reach host-local', () => {
     const keep = pool.create();
     const drop = pool.create();
