@@ -1,5 +1,5 @@
-// @tscni/plugins: the CNI interface plugins (bridge, ptp, loopback) and the logic they share
-// (interface configuration from an IPAM result, veth pairs, sysctls, IPAM delegation, CHECK).
+// @tscni/plugins: CNI plugins (here: the interface plugins bridge, ptp and loopback) and the logic
+// they share (interface configuration from an IPAM result, veth pairs, sysctls, IPAM delegation, CHECK).
 export { GoObject, checkMac, dnsOverride, ipamType, readMtu, requestedMac, requirePrevResult } from './shared/conf.js';
 export { defaultOpener, errnoCode, isExists, isMissingLink, isNetnsGone, kernelError, openContainerNetns, openNetnsIfPresent } from './shared/kernel.js';
 export type { RtOpener } from './shared/kernel.js';
@@ -40,3 +40,13 @@ export { CONTAINER_INDEX, calcGateways } from './bridge/gateway.js';
 export type { Gateways } from './bridge/gateway.js';
 export { bridgePlugin } from './bridge/plugin.js';
 export type { BridgeDeps } from './bridge/plugin.js';
+export { gcValidAttachments } from './shared/attachments.js';
+export { bandwidthPlugin, probeTrafficControl } from './bandwidth/plugin.js';
+export type { BandwidthDeps } from './bandwidth/plugin.js';
+export { isUnshaped, loadBandwidthConfig } from './bandwidth/config.js';
+export type { BandwidthConfig, Limit as BandwidthLimit } from './bandwidth/config.js';
+export { ifbName } from './bandwidth/ifb.js';
+export { tuningPlugin } from './tuning/plugin.js';
+export type { TuningDeps } from './tuning/plugin.js';
+export { loadTuningConfig, resolveSysctlKey } from './tuning/config.js';
+export type { SysctlSetting, TuningConfig } from './tuning/config.js';

@@ -160,3 +160,21 @@ describe('host-local in-process', () => {
     expect(spawned).toEqual([]);
   });
 });
+
+describe('static in-process', () => {
+  it('returns the configured addresses through the real implementation', async () => {
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'st',
+      type: 'ptp',
+      ipam: { type: 'other-ipam', addresses: [{ address: '192.0.2.10/24', gateway: '192.0.2.1' }], routes: [{ dst: '0.0.0.0/0' }] },
+    };
+    const spawned: DelegateRequest[] = [];
+    // The file found on CNI_PATH is "other-ipam", but its marker says it implements static.
+    const exec = inProcessExec({ self: () => ours, read: () => ({ ...ours, type: 'static' }), fallback: spawnSpy(spawned) });
+    const r = await ipamAdd(cmdArgs(conf), { exec, env: {} });
+    expect(r.ips).toEqual([{ address: '192.0.2.10/24', gateway: '192.0.2.1' }]);
+    expect(r.routes).toEqual([{ dst: '0.0.0.0/0' }]);
+    expect(spawned).toEqual([]);
+  });
+});
