@@ -16,6 +16,7 @@
 // for messages that asked for no ACK. transport.kernel.test.ts checks this against the kernel.
 
 import type { NativeBinding } from '@tscni/native';
+import { loadNative } from '@tscni/native';
 import { NLM_F, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN, NLMSG_HDRLEN } from './codec/netlink.js';
 import {
   decodeMessages,
@@ -310,7 +311,8 @@ export class SocketTransport extends DatagramTransport {
     this.#binding = binding;
   }
 
-  static open(protocol: number, netnsPath: string | null, binding: NativeBinding): SocketTransport {
+  /** The addon is a default parameter, so packages above netlink (plugins) never import it. */
+  static open(protocol: number, netnsPath: string | null = null, binding: NativeBinding = loadNative()): SocketTransport {
     return new SocketTransport(binding.netlinkOpen(protocol, netnsPath), binding);
   }
 
