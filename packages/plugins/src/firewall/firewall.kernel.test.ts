@@ -1,0 +1,267 @@
+// Traffic tests of the firewall plugin in the host namespace (where CNI plugins run): sandboxes on
+// two bridges made by the Go reference bridge + host-local, our firewall on top (the bundled
+// executable in chains driven by the Go runtime for iptables, in-process for nftables), ping as the
+// witness. The host's FORWARD policy is set to DROP for one short test and restored in `finally`;
+// afterwards every chain, rule and table the tests added is removed again (compared with a snapshot).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseNetConf } from '@tscni/spec';
+import type { CmdArgs } from '@tscni/skel';
+import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
+import { loadNative } from '@tscni/native';
+import { NetnsPool, ipQuiet, uniq } from '../test-support/kernel.js';
+import type { TestNetns } from '../test-support/kernel.js';
+import { saveForwarding } from '../test-support/cni.js';
+import { NFT_TABLE } from './nftables.js';
+import { firewallAdd, firewallDel } from './plugin.js';
+import type { FirewallDeps } from './plugin.js';
+import { parseFilterSave } from './iptables.js';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const goRuntime = join(root, 'tools/go-runtime/bin/go-cni-runtime');
+const addon = join(root, 'native/build/Release/tscni_native.node');
+const missing = [goRuntime, addon, '/usr/lib/cni/bridge', '/usr/lib/cni/host-local', '/usr/sbin/iptables-save'].filter((f) => !existsSync(f));
+const canRun = process.getuid?.() === 0 && missing.length === 0;
+const why = process.getuid?.() !== 0 ? 'needs root' : `missing ${missing.join(', ')}`;
+
+/** With br_netfilter's call-iptables on, bridged (same-bridge) IPv4 traffic passes the forward hook too. */
+const bridgedTrafficFiltered = (() => {
+  try {
+    return readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+})();
+
+const OUR_CHAINS = ['CNI-FORWARD', 'CNI-ADMIN', 'CNI-ISOLATION-STAGE-1', 'CNI-ISOLATION-STAGE-2'];
+const pool = new NetnsPool();
+let dir = '';
+let restoreForwarding: (() => void) | undefined;
+const snapshot: Partial<Record<4 | 6, string>> = {};
+let nftTableBefore = false;
+/** iptables-nft keeps its tables in nf_tables; those the tests caused to exist are removed when left empty. */
+const iptablesNftTables = ['ip filter', 'ip6 filter'];
+const nftTablesBefore = new Set<string>();
+const bridges: string[] = [];
+const attached: Array<{ file: string; ns: TestNetns; id: string }> = [];
+let subnet = 0;
+
+function runtime(verb: 'add' | 'del', file: string, ns: TestNetns, id: string): string {
+  const r = spawnSync(goRuntime, [verb, file, ns.path, '--container-id', id, '--cache-dir', join(dir, 'cache')], {
+    env: { ...process.env, CNI_PATH: dir },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`go-cni-runtime ${verb}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A free 10.230.x.0/24 (x from 200) that no route mentions. */
+function freeSubnet(): string {
+  const routes = execFileSync('ip', ['route', 'show', 'table', 'all'], { encoding: 'utf8' });
+  for (;;) {
+    const s = `10.230.${200 + subnet++}`;
+    if (!routes.includes(`${s}.`)) return s;
+  }
+}
+
+interface Net {
+  file: string;
+  name: string;
+  prefix: string;
+  bridge: string;
+}
+
+/** A bridge network (IPv4), with our firewall executable chained after the bridge when `firewall` is given. */
+function network(firewall?: Record<string, unknown>): Net {
+  const prefix = freeSubnet();
+  const bridge = uniq('tscfb');
+  bridges.push(bridge);
+  const name = uniq('tscfwn');
+  const plugins: unknown[] = [
+    {
+      type: 'bridge',
+      bridge,
+      isGateway: true,
+      ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: `${prefix}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }] },
+    },
+  ];
+  if (firewall !== undefined) plugins.push({ type: 'firewall', ...firewall });
+  const file = join(dir, `${name}.conflist`);
+  writeFileSync(file, JSON.stringify({ cniVersion: '1.0.0', name, plugins }));
+  return { file, name, prefix, bridge };
+}
+
+interface Sandbox {
+  ns: TestNetns;
+  ip: string;
+  result: unknown;
+  id: string;
+}
+
+function sandbox(net: Net): Sandbox {
+  const ns = pool.create('tscfw');
+  const id = uniq('c');
+  const result = JSON.parse(runtime('add', net.file, ns, id)) as { ips: Array<{ address: string }> };
+  attached.push({ file: net.file, ns, id });
+  return { ns, ip: result.ips[0]!.address.split('/')[0]!, result, id };
+}
+
+function reaches(from: Sandbox, to: Sandbox): boolean {
+  return spawnSync('ip', ['netns', 'exec', from.ns.name, 'ping', '-c', '1', '-W', '1', to.ip]).status === 0;
+}
+
+function hostNft(): FirewallDeps {
+  return { nft: () => SocketTransport.open(NETLINK_NETFILTER, null, loadNative()), legacyIptablesInUse: () => false };
+}
+
+function cmd(s: Sandbox, extra: Record<string, unknown>): CmdArgs {
+  const netconf = parseNetConf({ cniVersion: '1.0.0', name: 'tscfwnft', type: 'firewall', ...extra, prevResult: s.result });
+  return { containerId: s.id, netns: s.ns.path, ifName: 'eth0', args: '', path: [], stdinData: new Uint8Array(), netconf, netnsOverride: false };
+}
+
+const saveText = (family: 4 | 6): string => execFileSync(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'filter'], { encoding: 'utf8' });
+
+/** Removes from the host what these tests added to the firewall plugin's chains (and the chains they created). */
+function restoreIptables(): void {
+  for (const family of [4, 6] as const) {
+    const before = parseFilterSave(snapshot[family] ?? '');
+    const now = parseFilterSave(saveText(family));
+    const had = new Set(before.rules.map((r) => `${r.chain} ${r.spec}`));
+    const ours = (r: { chain: string; spec: string }): boolean =>
+      OUR_CHAINS.includes(r.chain) || (r.chain === 'FORWARD' && OUR_CHAINS.some((c) => r.spec.endsWith(`-j ${c}`)));
+    const lines = now.rules.filter((r) => ours(r) && !had.has(`${r.chain} ${r.spec}`)).map((r) => `-D ${r.chain} ${r.spec}`);
+    lines.push(...OUR_CHAINS.filter((c) => now.chains.has(c) && !before.chains.has(c)).map((c) => `-X ${c}`));
+    if (lines.length === 0) continue;
+    execFileSync(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['--noflush', '-w'], { input: `*filter\n${lines.join('\n')}\nCOMMIT\n` });
+  }
+}
+
+describe.skipIf(!canRun)(`firewall traffic in the host namespace${canRun ? '' : ` (skipped: ${why})`}`, () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tscfw-'));
+    execFileSync('node', [join(root, 'tools/build-bin.mjs'), join(root, 'packages/plugins'), '--outdir', dir, 'src/bin/firewall.ts:firewall'], { stdio: 'pipe' });
+    copyFileSync(addon, join(dir, 'tscni_native.node'));
+    symlinkSync('/usr/lib/cni/bridge', join(dir, 'bridge'));
+    symlinkSync('/usr/lib/cni/host-local', join(dir, 'host-local'));
+    restoreForwarding = saveForwarding();
+    snapshot[4] = saveText(4);
+    snapshot[6] = saveText(6);
+    nftTableBefore = spawnSync('nft', ['list', 'table', 'inet', NFT_TABLE]).status === 0;
+    for (const t of iptablesNftTables) if (spawnSync('nft', ['list', 'table', ...t.split(' ')]).status === 0) nftTablesBefore.add(t);
+  });
+
+  afterEach(() => {
+    for (const a of attached.splice(0).reverse()) {
+      try {
+        runtime('del', a.file, a.ns, a.id);
+      } catch {
+        // Best effort: the namespace and bridge go below anyway.
+      }
+    }
+    pool.cleanup();
+    for (const b of bridges.splice(0)) ipQuiet(null, 'link', 'del', b);
+  });
+
+  afterAll(() => {
+    if (!canRun) return;
+    restoreIptables();
+    if (!nftTableBefore) spawnSync('nft', ['delete', 'table', 'inet', NFT_TABLE]);
+    for (const t of iptablesNftTables) {
+      if (nftTablesBefore.has(t)) continue;
+      const family = t.startsWith('ip6') ? 6 : 4;
+      const state = parseFilterSave(saveText(family));
+      const untouched = state.rules.length === 0 && [...state.chains.values()].every((p) => p === 'ACCEPT');
+      if (untouched) spawnSync('nft', ['delete', 'table', ...t.split(' ')]);
+    }
+    restoreForwarding?.();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('iptables (executable in a chain): isolated and same-bridge keep the two bridges apart', () => {
+    const a = network({ backend: 'iptables', ingressPolicy: 'isolated' });
+    const b = network({ backend: 'iptables', ingressPolicy: 'same-bridge' });
+    const o = network({ backend: 'iptables' });
+    const [a1, a2, b1, b2, o1] = [sandbox(a), sandbox(a), sandbox(b), sandbox(b), sandbox(o)] as [Sandbox, Sandbox, Sandbox, Sandbox, Sandbox];
+
+    // Routing works, and the policies isolate their own bridges only: a bridge without one reaches them.
+    expect(reaches(o1, b1)).toBe(true);
+    expect(reaches(o1, a1)).toBe(true);
+    expect(reaches(b1, b2)).toBe(true); // same-bridge: the same bridge is fine
+    expect(reaches(a1, b1)).toBe(false); // across bridges: dropped
+    expect(reaches(b1, a1)).toBe(false);
+    // isolated also drops traffic within its bridge, which the forward hook sees only through br_netfilter.
+    expect(reaches(a1, a2)).toBe(!bridgedTrafficFiltered);
+  });
+
+  it('iptables (executable in a chain): with policy open, forwarding works while the host FORWARD policy is DROP', () => {
+    const c = network({ backend: 'iptables' });
+    const d = network();
+    const c1 = sandbox(c);
+    const d1 = sandbox(d);
+    expect(reaches(d1, c1)).toBe(true); // routed while FORWARD accepts
+    const policy = parseFilterSave(saveText(4)).chains.get('FORWARD') ?? 'ACCEPT';
+    execFileSync('iptables', ['-P', 'FORWARD', 'DROP']);
+    try {
+      expect(reaches(c1, d1)).toBe(true); // c1's own rules accept its traffic and the replies
+      expect(reaches(d1, c1)).toBe(false); // d1 has no firewall rules: new connections from it are dropped
+      const del = (network: string): number | null =>
+        spawnSync(join(dir, 'firewall'), [], {
+          env: { CNI_COMMAND: 'DEL', CNI_CONTAINERID: c1.id, CNI_NETNS: c1.ns.path, CNI_IFNAME: 'eth0', CNI_PATH: dir },
+          input: JSON.stringify({ cniVersion: '1.0.0', name: network, type: 'firewall', backend: 'iptables' }),
+        }).status;
+      // DEL (no prevResult) of another network leaves c1's rules alone; of c1's network, removes them.
+      expect(del(`${c.name}x`)).toBe(0);
+      expect(reaches(c1, d1)).toBe(true);
+      expect(del(c.name)).toBe(0);
+      expect(reaches(c1, d1)).toBe(false);
+    } finally {
+      execFileSync('iptables', ['-P', 'FORWARD', policy]);
+    }
+  });
+
+  it('nftables (in-process): isolated and same-bridge keep the two bridges apart; DEL removes the attachment rules', async () => {
+    const e = network();
+    const f = network();
+    const [e1, e2, f1, f2] = [sandbox(e), sandbox(e), sandbox(f), sandbox(f)] as [Sandbox, Sandbox, Sandbox, Sandbox];
+    expect(reaches(e1, f1)).toBe(true); // before the firewall: routed between the bridges
+    const deps = hostNft();
+    for (const s of [e1, e2]) await firewallAdd(cmd(s, { backend: 'nftables', ingressPolicy: 'isolated' }), deps);
+    for (const s of [f1, f2]) await firewallAdd(cmd(s, { backend: 'nftables', ingressPolicy: 'same-bridge' }), deps);
+
+    expect(reaches(f1, f2)).toBe(true);
+    expect(reaches(e1, f1)).toBe(false);
+    expect(reaches(f1, e1)).toBe(false);
+    expect(reaches(e1, e2)).toBe(!bridgedTrafficFiltered);
+
+    for (const s of [e1, e2, f1, f2]) await firewallDel(cmd(s, { backend: 'nftables' }), deps);
+    // The isolation rules stay (as the reference: the bridge may still be in use).
+    expect(reaches(e1, f1)).toBe(false);
+    const left = execFileSync('nft', ['list', 'chain', 'inet', NFT_TABLE, 'forward'], { encoding: 'utf8' });
+    for (const s of [e1, e2, f1, f2]) expect(left).not.toContain(s.ip);
+    for (const chain of ['isolation_stage_1', 'isolation_stage_2']) spawnSync('nft', ['flush', 'chain', 'inet', NFT_TABLE, chain]);
+    expect(reaches(e1, f1)).toBe(true);
+  });
+
+  it('no backend (nftables reachable): with the host FORWARD policy DROP it picks iptables, so forwarding works', async () => {
+    const g = network();
+    const h = network();
+    const g1 = sandbox(g);
+    const h1 = sandbox(h);
+    const policy = parseFilterSave(saveText(4)).chains.get('FORWARD') ?? 'ACCEPT';
+    execFileSync('iptables', ['-P', 'FORWARD', 'DROP']);
+    try {
+      await firewallAdd(cmd(g1, {}), hostNft());
+      expect(saveText(4)).toContain(`-A CNI-FORWARD -s ${g1.ip}/32`);
+      expect(reaches(g1, h1)).toBe(true);
+      await firewallDel(cmd(g1, {}), hostNft());
+      expect(saveText(4)).not.toContain(`-s ${g1.ip}/32`);
+      expect(reaches(g1, h1)).toBe(false);
+    } finally {
+      execFileSync('iptables', ['-P', 'FORWARD', policy]);
+    }
+  });
+});
