@@ -12,6 +12,10 @@ bash tools/setup.sh
 report="$(mktemp --suffix=.json)"
 trap 'rm -f "$report"' EXIT
 
+echo "==> lint (package boundaries) and typecheck"
+node tools/lint.mjs
+pnpm exec tsc -b
+
 echo "==> vitest run (unit + kernel)"
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
