@@ -101,8 +101,6 @@ export class NftBatchError extends NetlinkError {
 }
 
 export interface CommitOptions {
-  /** @deprecated No effect: commit no longer probes with NFT_MSG_GETGEN, since it sees a batch refused at BATCH_BEGIN. */
-  readonly skipProbe?: boolean;
   /**
    * Ask for an ACK of BATCH_BEGIN (Linux 6.10+ gives one; older kernels ignore the flag). Not
    * needed to see a failed commit: that error is addressed to BATCH_BEGIN either way. Default false.
