@@ -1,24 +1,18 @@
 // Traffic tests of the firewall plugin in the host namespace (where CNI plugins run): sandboxes on
-// two bridges made by the Go reference bridge + host-local, our firewall on top (the bundled
-// executable in chains driven by the Go runtime for iptables, in-process for nftables), ping as the
-// witness. The host's FORWARD policy is set to DROP for one short test and restored in `finally`;
-// afterwards every chain, rule and table the tests added is removed again (compared with a snapshot).
+// two bridges made by the Go reference bridge + host-local, our firewall executable chained on top
+// (driven by the Go runtime), for both backends, ping as the witness. The host's FORWARD policy is
+// set to DROP for two short tests and restored in `finally`; afterwards every chain, rule and table
+// the tests added is removed again (compared with a snapshot).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseNetConf } from '@tscni/spec';
-import type { CmdArgs } from '@tscni/skel';
-import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
-import { loadNative } from '@tscni/native';
 import { NetnsPool, ipQuiet, uniq } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { saveForwarding } from '../test-support/cni.js';
 import { NFT_TABLE } from './nftables.js';
-import { firewallAdd, firewallDel } from './plugin.js';
-import type { FirewallDeps } from './plugin.js';
 import { parseFilterSave } from './iptables.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -112,15 +106,6 @@ function sandbox(net: Net): Sandbox {
 
 function reaches(from: Sandbox, to: Sandbox): boolean {
   return spawnSync('ip', ['netns', 'exec', from.ns.name, 'ping', '-c', '1', '-W', '1', to.ip]).status === 0;
-}
-
-function hostNft(): FirewallDeps {
-  return { nft: () => SocketTransport.open(NETLINK_NETFILTER, null, loadNative()), legacyIptablesInUse: () => false };
-}
-
-function cmd(s: Sandbox, extra: Record<string, unknown>): CmdArgs {
-  const netconf = parseNetConf({ cniVersion: '1.0.0', name: 'tscfwnft', type: 'firewall', ...extra, prevResult: s.result });
-  return { containerId: s.id, netns: s.ns.path, ifName: 'eth0', args: '', path: [], stdinData: new Uint8Array(), netconf, netnsOverride: false };
 }
 
 const saveText = (family: 4 | 6): string => execFileSync(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'filter'], { encoding: 'utf8' });
@@ -223,45 +208,50 @@ describe.skipIf(!canRun)(`firewall traffic in the host namespace${canRun ? '' : 
     }
   });
 
-  it('nftables (in-process): isolated and same-bridge keep the two bridges apart; DEL removes the attachment rules', async () => {
-    const e = network();
-    const f = network();
-    const [e1, e2, f1, f2] = [sandbox(e), sandbox(e), sandbox(f), sandbox(f)] as [Sandbox, Sandbox, Sandbox, Sandbox];
-    expect(reaches(e1, f1)).toBe(true); // before the firewall: routed between the bridges
-    const deps = hostNft();
-    for (const s of [e1, e2]) await firewallAdd(cmd(s, { backend: 'nftables', ingressPolicy: 'isolated' }), deps);
-    for (const s of [f1, f2]) await firewallAdd(cmd(s, { backend: 'nftables', ingressPolicy: 'same-bridge' }), deps);
+  it('nftables (executable in a chain): isolated and same-bridge keep the two bridges apart; DEL removes the attachment rules', () => {
+    const e = network({ backend: 'nftables', ingressPolicy: 'isolated' });
+    const f = network({ backend: 'nftables', ingressPolicy: 'same-bridge' });
+    const o = network({ backend: 'nftables' });
+    const [e1, e2, f1, f2, o1] = [sandbox(e), sandbox(e), sandbox(f), sandbox(f), sandbox(o)] as [Sandbox, Sandbox, Sandbox, Sandbox, Sandbox];
+    const forward = (): string => execFileSync('nft', ['list', 'chain', 'inet', NFT_TABLE, 'forward'], { encoding: 'utf8' });
+    for (const s of [e1, e2, f1, f2, o1]) expect(forward()).toContain(`ip saddr ${s.ip} accept`);
 
+    expect(reaches(o1, f1)).toBe(true);
+    expect(reaches(o1, e1)).toBe(true);
     expect(reaches(f1, f2)).toBe(true);
     expect(reaches(e1, f1)).toBe(false);
     expect(reaches(f1, e1)).toBe(false);
     expect(reaches(e1, e2)).toBe(!bridgedTrafficFiltered);
 
-    for (const s of [e1, e2, f1, f2]) await firewallDel(cmd(s, { backend: 'nftables' }), deps);
-    // The isolation rules stay (as the reference: the bridge may still be in use).
-    expect(reaches(e1, f1)).toBe(false);
-    const left = execFileSync('nft', ['list', 'chain', 'inet', NFT_TABLE, 'forward'], { encoding: 'utf8' });
-    for (const s of [e1, e2, f1, f2]) expect(left).not.toContain(s.ip);
+    // The chain's DEL (through the Go runtime) removes each attachment's rules, not the bridges' isolation.
+    for (const a of attached.splice(0).reverse()) runtime('del', a.file, a.ns, a.id);
+    for (const s of [e1, e2, f1, f2, o1]) expect(forward()).not.toContain(s.ip);
+    expect(execFileSync('nft', ['list', 'chain', 'inet', NFT_TABLE, 'isolation_stage_2'], { encoding: 'utf8' })).toContain(`oifname "${e.bridge}" drop`);
     for (const chain of ['isolation_stage_1', 'isolation_stage_2']) spawnSync('nft', ['flush', 'chain', 'inet', NFT_TABLE, chain]);
-    expect(reaches(e1, f1)).toBe(true);
   });
 
-  it('no backend (nftables reachable): with the host FORWARD policy DROP it picks iptables, so forwarding works', async () => {
-    const g = network();
+  it('no backend (executable, nftables reachable): with the host FORWARD policy DROP it picks iptables, so forwarding works', () => {
+    const g = network({});
     const h = network();
-    const g1 = sandbox(g);
-    const h1 = sandbox(h);
     const policy = parseFilterSave(saveText(4)).chains.get('FORWARD') ?? 'ACCEPT';
     execFileSync('iptables', ['-P', 'FORWARD', 'DROP']);
     try {
-      await firewallAdd(cmd(g1, {}), hostNft());
+      const g1 = sandbox(g);
+      const h1 = sandbox(h);
       expect(saveText(4)).toContain(`-A CNI-FORWARD -s ${g1.ip}/32`);
       expect(reaches(g1, h1)).toBe(true);
-      await firewallDel(cmd(g1, {}), hostNft());
+      runtime('del', g.file, g1.ns, g1.id);
+      attached.splice(attached.findIndex((a) => a.id === g1.id), 1);
       expect(saveText(4)).not.toContain(`-s ${g1.ip}/32`);
-      expect(reaches(g1, h1)).toBe(false);
     } finally {
       execFileSync('iptables', ['-P', 'FORWARD', policy]);
     }
+  });
+
+  it('no backend (executable): nftables when nothing drops forwarded packets', () => {
+    const k = network({});
+    const k1 = sandbox(k);
+    expect(execFileSync('nft', ['list', 'chain', 'inet', NFT_TABLE, 'forward'], { encoding: 'utf8' })).toContain(`ip saddr ${k1.ip} accept`);
+    expect(saveText(4)).not.toContain(k1.ip);
   });
 });

@@ -244,15 +244,15 @@ describe('firewall verbs with a scripted iptables', () => {
   const ipt = () => new FakeIptables();
 
   it('ADD needs prevResult (code 7) and the bridge for isolation (code 7)', async () => {
-    await expect(firewallAdd(args(conf()), { iptables: ipt() })).rejects.toMatchObject({ code: 7, msg: 'firewall: Required prevResult missing' });
+    await expect(firewallAdd(args(conf()), { iptables: ipt(), nft: null })).rejects.toMatchObject({ code: 7, msg: 'firewall: Required prevResult missing' });
     await expect(
-      firewallAdd(args(conf({ ingressPolicy: 'isolated', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24' }] } })), { iptables: ipt() }),
+      firewallAdd(args(conf({ ingressPolicy: 'isolated', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24' }] } })), { iptables: ipt(), nft: null }),
     ).rejects.toMatchObject({ code: 7, msg: expect.stringContaining('chain "firewall" plugin with "bridge"') });
   });
 
   it('ADD: one restore per family with addresses, prevResult passed through', async () => {
     const fake = ipt();
-    const out = await firewallAdd(args(conf({ backend: 'iptables', prevResult })), { iptables: fake });
+    const out = await firewallAdd(args(conf({ backend: 'iptables', prevResult })), { iptables: fake, nft: null });
     expect(out.ips?.map((i) => i.address)).toEqual(['10.230.99.2/24', 'fd00:230:99::2/64']);
     expect(fake.restores.map((r) => r.family)).toEqual([4, 6]);
     expect(fake.restores[1]?.script).toContain('-A CNI-FORWARD -d fd00:230:99::2/128 -m conntrack');
@@ -261,7 +261,7 @@ describe('firewall verbs with a scripted iptables', () => {
 
   it('ADD without backend and without nftables access uses iptables', async () => {
     const fake = ipt();
-    await firewallAdd(args(conf({ prevResult })), { iptables: fake, legacyIptablesInUse: () => false });
+    await firewallAdd(args(conf({ prevResult })), { iptables: fake, nft: null, legacyIptablesInUse: () => false });
     expect(fake.restores).toHaveLength(2);
   });
 
@@ -269,20 +269,20 @@ describe('firewall verbs with a scripted iptables', () => {
     const fake = ipt();
     const o = { network: 'fwnet', containerId: 'ctr1', ifName: 'eth0' };
     fake.text[4] = GO_STATE.replace('COMMIT', `-A CNI-FORWARD -s 10.230.99.2/32 -m comment --comment "${ownerComment(o)}" -j ACCEPT\nCOMMIT`);
-    await firewallDel(args(conf({ backend: 'iptables' })), { iptables: fake });
+    await firewallDel(args(conf({ backend: 'iptables' })), { iptables: fake, nft: null });
     expect(fake.restores).toEqual([{ family: 4, script: `*filter\n-D CNI-FORWARD -s 10.230.99.2/32 -m comment --comment "${ownerComment(o)}" -j ACCEPT\nCOMMIT\n` }]);
     const other = ipt();
     other.text[4] = fake.text[4];
-    await firewallDel(args(conf({ backend: 'iptables' }), 'ctr2'), { iptables: other });
+    await firewallDel(args(conf({ backend: 'iptables' }), 'ctr2'), { iptables: other, nft: null });
     expect(other.restores).toEqual([]);
   });
 
   it('DEL with backend firewalld has nothing to remove; without backend it tolerates a missing iptables', async () => {
     const broken = ipt();
     broken.broken = true;
-    await expect(firewallDel(args(conf({ backend: 'firewalld' })), { iptables: broken })).resolves.toBeUndefined();
-    await expect(firewallDel(args(conf()), { iptables: broken })).resolves.toBeUndefined();
-    await expect(firewallDel(args(conf({ backend: 'iptables' })), { iptables: broken })).rejects.toMatchObject({ code: 50 });
+    await expect(firewallDel(args(conf({ backend: 'firewalld' })), { iptables: broken, nft: null })).resolves.toBeUndefined();
+    await expect(firewallDel(args(conf()), { iptables: broken, nft: null })).resolves.toBeUndefined();
+    await expect(firewallDel(args(conf({ backend: 'iptables' })), { iptables: broken, nft: null })).rejects.toMatchObject({ code: 50 });
   });
 
   it('GC keeps valid attachments and other networks, removes the rest; needs the list (code 7)', async () => {
@@ -293,27 +293,27 @@ describe('firewall verbs with a scripted iptables', () => {
     const rule = (ip: string, c: string) => `-A CNI-FORWARD -s ${ip}/32 -m comment --comment "${c}" -j ACCEPT\n`;
     fake.text[4] = GO_STATE.replace('COMMIT', `${rule('10.0.0.1', keep)}${rule('10.0.0.2', stale)}${rule('10.0.0.3', foreign)}COMMIT`);
     const gcConf = conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'live', ifname: 'eth0' }] });
-    await firewallGc(args(gcConf), { iptables: fake });
+    await firewallGc(args(gcConf), { iptables: fake, nft: null });
     expect(fake.restores).toEqual([{ family: 4, script: `*filter\n-D CNI-FORWARD -s 10.0.0.2/32 -m comment --comment "${stale}" -j ACCEPT\nCOMMIT\n` }]);
-    await expect(firewallGc(args(conf({ cniVersion: '1.1.0' })), { iptables: fake })).rejects.toMatchObject({ code: 7 });
+    await expect(firewallGc(args(conf({ cniVersion: '1.1.0' })), { iptables: fake, nft: null })).rejects.toMatchObject({ code: 7 });
   });
 
   it('CHECK reports missing rules (code 999) and passes when all are there', async () => {
     const fake = ipt();
     const c = conf({ backend: 'iptables', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.230.99.2/24' }] } });
-    await expect(firewallCheck(args(c), { iptables: fake })).rejects.toMatchObject({ code: 999, msg: expect.stringContaining('chain CNI-FORWARD') });
+    await expect(firewallCheck(args(c), { iptables: fake, nft: null })).rejects.toMatchObject({ code: 999, msg: expect.stringContaining('chain CNI-FORWARD') });
     const o = { network: 'fwnet', containerId: 'ctr1', ifName: 'eth0' };
     const lines = addScript(parseFilterSave(GO_STATE), { adminChain: 'CNI-ADMIN', addresses: v4, comment: ownerComment(o) });
     fake.text[4] = GO_STATE.replace('COMMIT', `${lines.join('\n')}\nCOMMIT`);
-    await expect(firewallCheck(args(c), { iptables: fake })).resolves.toBeUndefined();
+    await expect(firewallCheck(args(c), { iptables: fake, nft: null })).resolves.toBeUndefined();
   });
 
   it('STATUS: ok when iptables works; code 50 when nothing works or firewalld is asked for', async () => {
-    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { iptables: ipt() })).resolves.toBeUndefined();
+    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { iptables: ipt(), nft: null })).resolves.toBeUndefined();
     const broken = ipt();
     broken.broken = true;
-    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { iptables: broken })).rejects.toMatchObject({ code: 50 });
-    await expect(firewallStatus(args(conf({ backend: 'firewalld' })), { firewalldRunning: () => false })).rejects.toMatchObject({
+    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { iptables: broken, nft: null })).rejects.toMatchObject({ code: 50 });
+    await expect(firewallStatus(args(conf({ backend: 'firewalld' })), { firewalldRunning: () => false, nft: null })).rejects.toMatchObject({
       code: 50,
       msg: expect.stringContaining('not running'),
     });
@@ -329,17 +329,17 @@ describe('backend choice', () => {
   });
 
   it('nftables needs nftables access (code 50 without)', async () => {
-    await expect(chooseBackend(c({ backend: 'nftables' }), {})).rejects.toMatchObject({ code: 50 });
+    await expect(chooseBackend(c({ backend: 'nftables' }), { nft: null })).rejects.toMatchObject({ code: 50 });
   });
 
   it('iptables when asked, when an admin chain is named, or when nftables cannot be opened', async () => {
     const failing = () => {
       throw new Error('no netlink');
     };
-    expect(await chooseBackend(c({ backend: 'iptables' }), {})).toBe('iptables');
+    expect(await chooseBackend(c({ backend: 'iptables' }), { nft: null })).toBe('iptables');
     expect(await chooseBackend(c({ iptablesAdminChainName: 'X' }), { nft: failing })).toBe('iptables');
     expect(await chooseBackend(c(), { nft: failing, legacyIptablesInUse: () => false })).toBe('iptables');
-    expect(await chooseBackend(c(), {})).toBe('iptables');
+    expect(await chooseBackend(c(), { nft: null })).toBe('iptables');
   });
 });
 

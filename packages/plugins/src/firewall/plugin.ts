@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { CniError, ErrorCode, isCniError, versionsFrom } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
+import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
 import type { NetlinkTransport } from '@tscni/netlink';
 import { requirePrevResult } from '../shared/conf.js';
 import { gcValidAttachments } from '../shared/attachments.js';
@@ -28,8 +29,8 @@ import { iptablesNftForwardDrops, nftAdd, nftCheck, nftDelete, nftHasRules, nftU
 export const FIREWALL_VERSIONS: readonly string[] = versionsFrom('0.4.0');
 
 export interface FirewallDeps {
-  /** NETLINK_NETFILTER in the host namespace. Without it the nftables backend is unavailable. */
-  nft?: NftOpener;
+  /** NETLINK_NETFILTER in the host namespace (default: our own namespace); null: no nftables. */
+  nft?: NftOpener | null;
   iptables?: IptablesRunner;
   firewalldRunning?: () => boolean;
   /** Legacy (x_tables) iptables has a filter table loaded. */
@@ -37,6 +38,12 @@ export interface FirewallDeps {
 }
 
 type Engine = 'iptables' | 'nftables';
+
+const hostNft: NftOpener = () => SocketTransport.open(NETLINK_NETFILTER);
+
+function nftOf(deps: FirewallDeps): NftOpener | undefined {
+  return deps.nft === undefined ? hostNft : (deps.nft ?? undefined);
+}
 
 function legacyFilterLoaded(): boolean {
   try {
@@ -81,9 +88,10 @@ async function withNft<T>(open: NftOpener, fn: (t: NetlinkTransport) => Promise<
 
 /** Can nftables serve ADD here, and would its accepts be enough on this host? */
 async function nftFits(deps: FirewallDeps): Promise<boolean> {
-  if (deps.nft === undefined || (deps.legacyIptablesInUse ?? legacyFilterLoaded)()) return false;
+  const nft = nftOf(deps);
+  if (nft === undefined || (deps.legacyIptablesInUse ?? legacyFilterLoaded)()) return false;
   try {
-    return await withNft(deps.nft, async (t) => (await nftUsable(t)) && !(await iptablesNftForwardDrops(t)));
+    return await withNft(nft, async (t) => (await nftUsable(t)) && !(await iptablesNftForwardDrops(t)));
   } catch {
     return false;
   }
@@ -93,7 +101,7 @@ async function nftFits(deps: FirewallDeps): Promise<boolean> {
 export async function chooseBackend(conf: FirewallConfig, deps: FirewallDeps): Promise<Engine> {
   if (conf.backend === 'firewalld') throw firewalldError(deps);
   if (conf.backend === 'nftables') {
-    if (deps.nft === undefined) throw noNft();
+    if (nftOf(deps) === undefined) throw noNft();
     return 'nftables';
   }
   if (conf.backend === 'iptables' || conf.adminChainGiven) return 'iptables';
@@ -137,7 +145,7 @@ export async function firewallAdd(args: CmdArgs, deps: FirewallDeps = {}): Promi
   if (p.addresses.length === 0) return prev;
   const engine = await chooseBackend(conf, deps);
   if (engine === 'nftables') {
-    await withNft(deps.nft as NftOpener, (t) => nftAdd(t, p));
+    await withNft(nftOf(deps) as NftOpener, (t) => nftAdd(t, p));
   } else {
     await iptablesAdd(deps, conf, p);
   }
@@ -168,9 +176,10 @@ async function removeRules(conf: FirewallConfig, deps: FirewallDeps, match: (c: 
   if (conf.backend === 'firewalld') return;
   const auto = conf.backend === undefined;
   if (conf.backend === 'nftables' || auto) {
-    if (deps.nft !== undefined) {
+    const nft = nftOf(deps);
+    if (nft !== undefined) {
       try {
-        await withNft(deps.nft, (t) => nftDelete(t, match));
+        await withNft(nft, (t) => nftDelete(t, match));
       } catch (e) {
         if (!(auto && isUnavailable(e))) throw e;
       }
@@ -217,13 +226,14 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
   const p = plan(args, conf, prev);
   if (p.addresses.length === 0) return;
   if (conf.backend === 'firewalld') throw firewalldError(deps);
-  if (conf.backend === 'nftables' && deps.nft === undefined) throw noNft();
+  const nft = nftOf(deps);
+  if (conf.backend === 'nftables' && nft === undefined) throw noNft();
 
   // Without `backend`, the rules are where ADD put them.
   let engine: Engine = conf.backend === 'nftables' ? 'nftables' : 'iptables';
-  if (conf.backend === undefined && !conf.adminChainGiven && deps.nft !== undefined) {
+  if (conf.backend === undefined && !conf.adminChainGiven && nft !== undefined) {
     const prefix = ownerPrefix(owner(args, conf));
-    const inNft = await withNft(deps.nft, (t) => nftHasRules(t, prefix)).catch((e: unknown) => {
+    const inNft = await withNft(nft, (t) => nftHasRules(t, prefix)).catch((e: unknown) => {
       if (isUnavailable(e)) return false;
       throw e;
     });
@@ -231,7 +241,7 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
   }
 
   if (engine === 'nftables') {
-    const missing = await withNft(deps.nft as NftOpener, (t) => nftCheck(t, p));
+    const missing = await withNft(nft as NftOpener, (t) => nftCheck(t, p));
     if (missing.length > 0) throw checkFailed('nftables', missing);
     return;
   }
@@ -252,7 +262,8 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
 export async function firewallStatus(args: CmdArgs, deps: FirewallDeps = {}): Promise<void> {
   const conf = loadFirewallConfig(args.netconf);
   if (conf.backend === 'firewalld') throw firewalldError(deps);
-  const nftOk = async (): Promise<boolean> => deps.nft !== undefined && (await withNft(deps.nft, nftUsable).catch(() => false));
+  const nft = nftOf(deps);
+  const nftOk = async (): Promise<boolean> => nft !== undefined && (await withNft(nft, nftUsable).catch(() => false));
   const iptablesOk = async (): Promise<boolean> => {
     try {
       await runner(deps).save(4);
@@ -262,7 +273,7 @@ export async function firewallStatus(args: CmdArgs, deps: FirewallDeps = {}): Pr
     }
   };
   if (conf.backend === 'nftables') {
-    if (!(await nftOk())) throw deps.nft === undefined ? noNft() : unavailable('backend "nftables": nf_tables is not usable here');
+    if (!(await nftOk())) throw nft === undefined ? noNft() : unavailable('backend "nftables": nf_tables is not usable here');
     return;
   }
   if (conf.backend === 'iptables' || conf.adminChainGiven) {
