@@ -13,7 +13,8 @@ import { NetnsPool, ipQuiet, uniq } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { saveForwarding } from '../test-support/cni.js';
 import { NFT_TABLE } from './nftables.js';
-import { parseFilterSave } from './iptables.js';
+import { formatRuleLine, parseSave, ruleTarget } from '../shared/iptables-restore.js';
+import type { SavedRule } from '../shared/iptables-restore.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const goRuntime = join(root, 'tools/go-runtime/bin/go-cni-runtime');
@@ -108,17 +109,22 @@ function reaches(from: Sandbox, to: Sandbox): boolean {
   return spawnSync('ip', ['netns', 'exec', from.ns.name, 'ping', '-c', '1', '-W', '1', to.ip]).status === 0;
 }
 
+/** The host's FORWARD policy, to put back. */
+function forwardPolicy(): string {
+  return /^:FORWARD (\S+)/m.exec(saveText(4))?.[1] ?? 'ACCEPT';
+}
+
 const saveText = (family: 4 | 6): string => execFileSync(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'filter'], { encoding: 'utf8' });
 
 /** Removes from the host what these tests added to the firewall plugin's chains (and the chains they created). */
 function restoreIptables(): void {
   for (const family of [4, 6] as const) {
-    const before = parseFilterSave(snapshot[family] ?? '');
-    const now = parseFilterSave(saveText(family));
-    const had = new Set(before.rules.map((r) => `${r.chain} ${r.spec}`));
-    const ours = (r: { chain: string; spec: string }): boolean =>
-      OUR_CHAINS.includes(r.chain) || (r.chain === 'FORWARD' && OUR_CHAINS.some((c) => r.spec.endsWith(`-j ${c}`)));
-    const lines = now.rules.filter((r) => ours(r) && !had.has(`${r.chain} ${r.spec}`)).map((r) => `-D ${r.chain} ${r.spec}`);
+    const before = parseSave(snapshot[family] ?? '', 'filter');
+    const now = parseSave(saveText(family), 'filter');
+    const key = (r: SavedRule): string => formatRuleLine('-D', r.chain, r.spec);
+    const had = new Set(before.rules.map(key));
+    const ours = (r: SavedRule): boolean => OUR_CHAINS.includes(r.chain) || (r.chain === 'FORWARD' && OUR_CHAINS.includes(ruleTarget(r.spec) ?? ''));
+    const lines = now.rules.filter((r) => ours(r) && !had.has(key(r))).map(key);
     lines.push(...OUR_CHAINS.filter((c) => now.chains.has(c) && !before.chains.has(c)).map((c) => `-X ${c}`));
     if (lines.length === 0) continue;
     execFileSync(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['--noflush', '-w'], { input: `*filter\n${lines.join('\n')}\nCOMMIT\n` });
@@ -158,8 +164,8 @@ describe.skipIf(!canRun)(`firewall traffic in the host namespace${canRun ? '' : 
     for (const t of iptablesNftTables) {
       if (nftTablesBefore.has(t)) continue;
       const family = t.startsWith('ip6') ? 6 : 4;
-      const state = parseFilterSave(saveText(family));
-      const untouched = state.rules.length === 0 && [...state.chains.values()].every((p) => p === 'ACCEPT');
+      const text = saveText(family);
+      const untouched = parseSave(text, 'filter').rules.length === 0 && !/^:\S+ DROP/m.test(text);
       if (untouched) spawnSync('nft', ['delete', 'table', ...t.split(' ')]);
     }
     restoreForwarding?.();
@@ -188,7 +194,7 @@ describe.skipIf(!canRun)(`firewall traffic in the host namespace${canRun ? '' : 
     const c1 = sandbox(c);
     const d1 = sandbox(d);
     expect(reaches(d1, c1)).toBe(true); // routed while FORWARD accepts
-    const policy = parseFilterSave(saveText(4)).chains.get('FORWARD') ?? 'ACCEPT';
+    const policy = forwardPolicy();
     execFileSync('iptables', ['-P', 'FORWARD', 'DROP']);
     try {
       expect(reaches(c1, d1)).toBe(true); // c1's own rules accept its traffic and the replies
@@ -233,7 +239,7 @@ describe.skipIf(!canRun)(`firewall traffic in the host namespace${canRun ? '' : 
   it('no backend (executable, nftables reachable): with the host FORWARD policy DROP it picks iptables, so forwarding works', () => {
     const g = network({});
     const h = network();
-    const policy = parseFilterSave(saveText(4)).chains.get('FORWARD') ?? 'ACCEPT';
+    const policy = forwardPolicy();
     execFileSync('iptables', ['-P', 'FORWARD', 'DROP']);
     try {
       const g1 = sandbox(g);
@@ -253,5 +259,23 @@ describe.skipIf(!canRun)(`firewall traffic in the host namespace${canRun ? '' : 
     const k1 = sandbox(k);
     expect(execFileSync('nft', ['list', 'chain', 'inet', NFT_TABLE, 'forward'], { encoding: 'utf8' })).toContain(`ip saddr ${k1.ip} accept`);
     expect(saveText(4)).not.toContain(k1.ip);
+  });
+
+  it('executable without PATH (as some runtimes exec plugins): VERSION, STATUS, and GC at 1.1.0 find iptables in sbin', () => {
+    const exe = (command: string, conf: Record<string, unknown>): { status: number | null; stdout: string } =>
+      spawnSync(join(dir, 'firewall'), [], { env: { CNI_COMMAND: command, CNI_PATH: dir }, input: JSON.stringify(conf), encoding: 'utf8' });
+    expect(JSON.parse(exe('VERSION', {}).stdout)).toMatchObject({ supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] });
+    for (const backend of ['iptables', 'nftables', undefined]) {
+      expect(exe('STATUS', { cniVersion: '1.1.0', name: 'n', type: 'firewall', ...(backend ? { backend } : {}) }).status).toBe(0);
+    }
+    const firewalld = exe('STATUS', { cniVersion: '1.1.0', name: 'n', type: 'firewall', backend: 'firewalld' });
+    expect(JSON.parse(firewalld.stdout)).toMatchObject({ code: 50 });
+
+    const net = network({ backend: 'iptables' });
+    const [s1, s2] = [sandbox(net), sandbox(net)] as [Sandbox, Sandbox];
+    const gc = exe('GC', { cniVersion: '1.1.0', name: net.name, type: 'firewall', backend: 'iptables', 'cni.dev/valid-attachments': [{ containerID: s2.id, ifname: 'eth0' }] });
+    expect(gc.status).toBe(0);
+    expect(saveText(4)).not.toContain(`-s ${s1.ip}/32`);
+    expect(saveText(4)).toContain(`-s ${s2.ip}/32`);
   });
 });

@@ -4,8 +4,11 @@ import type { NetConf } from '@tscni/spec';
 import type { CmdArgs } from '@tscni/skel';
 import { COMMENT_TAG, loadFirewallConfig, networkPrefix, ownerComment, ownerPrefix, resultAddresses } from './config.js';
 import { firewalldRunning } from './firewalld.js';
-import { addScript, applyWithRetry, checkState, deleteScript, normalizeSpec, parseFilterSave, restoreInput } from './iptables.js';
-import type { FilterState, IptablesRunner } from './iptables.js';
+import { parseSave, splitRuleLine } from '../shared/iptables-restore.js';
+import type { CommandResult, CommandRunner, SavedTable } from '../shared/iptables-restore.js';
+import { addScript, applyWithRetry, checkState, commentOf, deleteScript, normalizeSpec } from './iptables.js';
+
+const parseFilterSave = (text: string): SavedTable => parseSave(text, 'filter');
 import { FIREWALL_VERSIONS, chooseBackend, firewallAdd, firewallCheck, firewallDel, firewallGc, firewallStatus } from './plugin.js';
 
 const base = { cniVersion: '1.0.0', name: 'fwnet', type: 'firewall' };
@@ -48,25 +51,27 @@ COMMIT
 
 const EMPTY = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
 
-/** A scripted iptables: save() returns the family's text, restore() records (and may refuse). */
-class FakeIptables implements IptablesRunner {
+/** A scripted iptables: *-save prints the family's text, *-restore records its input (and may refuse). */
+class FakeIptables {
   readonly text: Record<4 | 6, string> = { 4: EMPTY, 6: EMPTY };
   readonly restores: Array<{ family: 4 | 6; script: string }> = [];
   saves = 0;
   failRestores = 0;
   broken = false;
-  async save(family: 4 | 6): Promise<string> {
-    if (this.broken) throw new CniError(50, 'iptables-save not found');
-    this.saves++;
-    return this.text[family];
-  }
-  async restore(family: 4 | 6, script: string): Promise<void> {
-    this.restores.push({ family, script });
+  readonly run: CommandRunner = async (cmd, _args, input): Promise<CommandResult> => {
+    const family = cmd.startsWith('ip6') ? 6 : 4;
+    if (this.broken) return { code: null, stdout: '', stderr: '', error: Object.assign(new Error(`spawn ${cmd} ENOENT`), { code: 'ENOENT' }) };
+    if (cmd.endsWith('-save')) {
+      this.saves++;
+      return { code: 0, stdout: this.text[family], stderr: '' };
+    }
+    this.restores.push({ family, script: input ?? '' });
     if (this.failRestores > 0) {
       this.failRestores--;
-      throw new CniError(999, 'iptables-restore failed: Chain already exists.');
+      return { code: 2, stdout: '', stderr: 'iptables-restore: line 2 failed: Chain already exists.' };
     }
-  }
+    return { code: 0, stdout: '', stderr: '' };
+  };
 }
 
 describe('firewall config', () => {
@@ -116,20 +121,20 @@ describe('attachment comments', () => {
 describe('iptables-save parsing', () => {
   it('reads chains, rules and comments of the filter table', () => {
     const s = parseFilterSave(GO_STATE);
-    expect([...s.chains.keys()]).toEqual(['INPUT', 'FORWARD', 'OUTPUT', 'CNI-ADMIN', 'CNI-FORWARD', 'CNI-ISOLATION-STAGE-1', 'CNI-ISOLATION-STAGE-2']);
-    expect(s.chains.get('FORWARD')).toBe('ACCEPT');
+    expect([...s.chains]).toEqual(['INPUT', 'FORWARD', 'OUTPUT', 'CNI-ADMIN', 'CNI-FORWARD', 'CNI-ISOLATION-STAGE-1', 'CNI-ISOLATION-STAGE-2']);
     expect(s.rules).toHaveLength(9);
     expect(s.rules[0]).toEqual({
       chain: 'FORWARD',
-      spec: '-m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-1',
-      comment: 'CNI firewall plugin rules (ingressPolicy: same-bridge)',
+      spec: ['-m', 'comment', '--comment', 'CNI firewall plugin rules (ingressPolicy: same-bridge)', '-j', 'CNI-ISOLATION-STAGE-1'],
     });
-    expect(s.rules[3]?.comment).toBeUndefined();
+    expect(commentOf(s.rules[0]!)).toBe('CNI firewall plugin rules (ingressPolicy: same-bridge)');
+    expect(commentOf(s.rules[3]!)).toBeUndefined();
   });
 
   it('compares rules without their comments and with addresses in one form', () => {
-    expect(normalizeSpec('-d fd00:0:0::2/128 -m comment --comment "x y" -j ACCEPT')).toBe(normalizeSpec('-d fd00::2/128 -j ACCEPT'));
-    expect(normalizeSpec('-s 10.0.0.1/32 -j ACCEPT')).not.toBe(normalizeSpec('-s 10.0.0.2/32 -j ACCEPT'));
+    const n = (line: string): string => normalizeSpec(splitRuleLine(line));
+    expect(n('-d fd00:0:0::2/128 -m comment --comment "x y" -j ACCEPT')).toBe(n('-d fd00::2/128 -j ACCEPT'));
+    expect(n('-s 10.0.0.1/32 -j ACCEPT')).not.toBe(n('-s 10.0.0.2/32 -j ACCEPT'));
   });
 
   it('ignores other tables', () => {
@@ -153,7 +158,6 @@ describe('iptables restore scripts', () => {
       `-A CNI-FORWARD -d 10.230.99.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "${C}" -j ACCEPT`,
       `-A CNI-FORWARD -s 10.230.99.2/32 -m comment --comment "${C}" -j ACCEPT`,
     ]);
-    expect(restoreInput(lines)).toBe(`*filter\n${lines.join('\n')}\nCOMMIT\n`);
   });
 
   it("on the Go plugin's state: shares its chains, jumps and isolation rules, adds only the attachment's rules", () => {
@@ -219,10 +223,10 @@ describe('iptables restore scripts', () => {
   });
 
   it('CHECK lists what is missing', () => {
-    const s: FilterState = parseFilterSave(GO_STATE);
+    const s: SavedTable = parseFilterSave(GO_STATE);
     expect(checkState(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C })).toEqual([
-      `CNI-FORWARD rule -d 10.230.99.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "${C}" -j ACCEPT`,
-      `CNI-FORWARD rule -s 10.230.99.2/32 -m comment --comment "${C}" -j ACCEPT`,
+      `rule -A CNI-FORWARD -d 10.230.99.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "${C}" -j ACCEPT`,
+      `rule -A CNI-FORWARD -s 10.230.99.2/32 -m comment --comment "${C}" -j ACCEPT`,
     ]);
     expect(checkState(parseFilterSave(EMPTY), { adminChain: 'CNI-ADMIN', addresses: [], comment: C, isolation: { bridge: 'b', policy: 'same-bridge' } })).toContain(
       'FORWARD rule -j CNI-ISOLATION-STAGE-1',
@@ -232,11 +236,11 @@ describe('iptables restore scripts', () => {
   it('re-reads and retries when a restore fails (a concurrent change), and gives up after a few attempts', async () => {
     const ipt = new FakeIptables();
     ipt.failRestores = 1;
-    await applyWithRetry(ipt, 4, (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }));
+    await applyWithRetry(ipt.run, 4, (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }));
     expect(ipt.restores).toHaveLength(2);
     expect(ipt.saves).toBe(2);
     ipt.failRestores = 10;
-    await expect(applyWithRetry(ipt, 4, (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }))).rejects.toThrow('Chain already exists');
+    await expect(applyWithRetry(ipt.run, 4, (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }))).rejects.toThrow('Chain already exists');
   });
 });
 
@@ -244,15 +248,15 @@ describe('firewall verbs with a scripted iptables', () => {
   const ipt = () => new FakeIptables();
 
   it('ADD needs prevResult (code 7) and the bridge for isolation (code 7)', async () => {
-    await expect(firewallAdd(args(conf()), { iptables: ipt(), nft: null })).rejects.toMatchObject({ code: 7, msg: 'firewall: Required prevResult missing' });
+    await expect(firewallAdd(args(conf()), { run: ipt().run, nft: null })).rejects.toMatchObject({ code: 7, msg: 'firewall: Required prevResult missing' });
     await expect(
-      firewallAdd(args(conf({ ingressPolicy: 'isolated', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24' }] } })), { iptables: ipt(), nft: null }),
+      firewallAdd(args(conf({ ingressPolicy: 'isolated', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.0.0.2/24' }] } })), { run: ipt().run, nft: null }),
     ).rejects.toMatchObject({ code: 7, msg: expect.stringContaining('chain "firewall" plugin with "bridge"') });
   });
 
   it('ADD: one restore per family with addresses, prevResult passed through', async () => {
     const fake = ipt();
-    const out = await firewallAdd(args(conf({ backend: 'iptables', prevResult })), { iptables: fake, nft: null });
+    const out = await firewallAdd(args(conf({ backend: 'iptables', prevResult })), { run: fake.run, nft: null });
     expect(out.ips?.map((i) => i.address)).toEqual(['10.230.99.2/24', 'fd00:230:99::2/64']);
     expect(fake.restores.map((r) => r.family)).toEqual([4, 6]);
     expect(fake.restores[1]?.script).toContain('-A CNI-FORWARD -d fd00:230:99::2/128 -m conntrack');
@@ -261,7 +265,7 @@ describe('firewall verbs with a scripted iptables', () => {
 
   it('ADD without backend and without nftables access uses iptables', async () => {
     const fake = ipt();
-    await firewallAdd(args(conf({ prevResult })), { iptables: fake, nft: null, legacyIptablesInUse: () => false });
+    await firewallAdd(args(conf({ prevResult })), { run: fake.run, nft: null, legacyIptablesInUse: () => false });
     expect(fake.restores).toHaveLength(2);
   });
 
@@ -269,20 +273,20 @@ describe('firewall verbs with a scripted iptables', () => {
     const fake = ipt();
     const o = { network: 'fwnet', containerId: 'ctr1', ifName: 'eth0' };
     fake.text[4] = GO_STATE.replace('COMMIT', `-A CNI-FORWARD -s 10.230.99.2/32 -m comment --comment "${ownerComment(o)}" -j ACCEPT\nCOMMIT`);
-    await firewallDel(args(conf({ backend: 'iptables' })), { iptables: fake, nft: null });
+    await firewallDel(args(conf({ backend: 'iptables' })), { run: fake.run, nft: null });
     expect(fake.restores).toEqual([{ family: 4, script: `*filter\n-D CNI-FORWARD -s 10.230.99.2/32 -m comment --comment "${ownerComment(o)}" -j ACCEPT\nCOMMIT\n` }]);
     const other = ipt();
     other.text[4] = fake.text[4];
-    await firewallDel(args(conf({ backend: 'iptables' }), 'ctr2'), { iptables: other, nft: null });
+    await firewallDel(args(conf({ backend: 'iptables' }), 'ctr2'), { run: other.run, nft: null });
     expect(other.restores).toEqual([]);
   });
 
   it('DEL with backend firewalld has nothing to remove; without backend it tolerates a missing iptables', async () => {
     const broken = ipt();
     broken.broken = true;
-    await expect(firewallDel(args(conf({ backend: 'firewalld' })), { iptables: broken, nft: null })).resolves.toBeUndefined();
-    await expect(firewallDel(args(conf()), { iptables: broken, nft: null })).resolves.toBeUndefined();
-    await expect(firewallDel(args(conf({ backend: 'iptables' })), { iptables: broken, nft: null })).rejects.toMatchObject({ code: 50 });
+    await expect(firewallDel(args(conf({ backend: 'firewalld' })), { run: broken.run, nft: null })).resolves.toBeUndefined();
+    await expect(firewallDel(args(conf()), { run: broken.run, nft: null })).resolves.toBeUndefined();
+    await expect(firewallDel(args(conf({ backend: 'iptables' })), { run: broken.run, nft: null })).rejects.toMatchObject({ code: 50 });
   });
 
   it('GC keeps valid attachments and other networks, removes the rest; needs the list (code 7)', async () => {
@@ -293,26 +297,26 @@ describe('firewall verbs with a scripted iptables', () => {
     const rule = (ip: string, c: string) => `-A CNI-FORWARD -s ${ip}/32 -m comment --comment "${c}" -j ACCEPT\n`;
     fake.text[4] = GO_STATE.replace('COMMIT', `${rule('10.0.0.1', keep)}${rule('10.0.0.2', stale)}${rule('10.0.0.3', foreign)}COMMIT`);
     const gcConf = conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'live', ifname: 'eth0' }] });
-    await firewallGc(args(gcConf), { iptables: fake, nft: null });
+    await firewallGc(args(gcConf), { run: fake.run, nft: null });
     expect(fake.restores).toEqual([{ family: 4, script: `*filter\n-D CNI-FORWARD -s 10.0.0.2/32 -m comment --comment "${stale}" -j ACCEPT\nCOMMIT\n` }]);
-    await expect(firewallGc(args(conf({ cniVersion: '1.1.0' })), { iptables: fake, nft: null })).rejects.toMatchObject({ code: 7 });
+    await expect(firewallGc(args(conf({ cniVersion: '1.1.0' })), { run: fake.run, nft: null })).rejects.toMatchObject({ code: 7 });
   });
 
   it('CHECK reports missing rules (code 999) and passes when all are there', async () => {
     const fake = ipt();
     const c = conf({ backend: 'iptables', prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.230.99.2/24' }] } });
-    await expect(firewallCheck(args(c), { iptables: fake, nft: null })).rejects.toMatchObject({ code: 999, msg: expect.stringContaining('chain CNI-FORWARD') });
+    await expect(firewallCheck(args(c), { run: fake.run, nft: null })).rejects.toMatchObject({ code: 999, msg: expect.stringContaining('chain CNI-FORWARD') });
     const o = { network: 'fwnet', containerId: 'ctr1', ifName: 'eth0' };
     const lines = addScript(parseFilterSave(GO_STATE), { adminChain: 'CNI-ADMIN', addresses: v4, comment: ownerComment(o) });
     fake.text[4] = GO_STATE.replace('COMMIT', `${lines.join('\n')}\nCOMMIT`);
-    await expect(firewallCheck(args(c), { iptables: fake, nft: null })).resolves.toBeUndefined();
+    await expect(firewallCheck(args(c), { run: fake.run, nft: null })).resolves.toBeUndefined();
   });
 
   it('STATUS: ok when iptables works; code 50 when nothing works or firewalld is asked for', async () => {
-    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { iptables: ipt(), nft: null })).resolves.toBeUndefined();
+    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { run: ipt().run, nft: null })).resolves.toBeUndefined();
     const broken = ipt();
     broken.broken = true;
-    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { iptables: broken, nft: null })).rejects.toMatchObject({ code: 50 });
+    await expect(firewallStatus(args(conf({ cniVersion: '1.1.0' })), { run: broken.run, nft: null })).rejects.toMatchObject({ code: 50 });
     await expect(firewallStatus(args(conf({ backend: 'firewalld' })), { firewalldRunning: () => false, nft: null })).rejects.toMatchObject({
       code: 50,
       msg: expect.stringContaining('not running'),

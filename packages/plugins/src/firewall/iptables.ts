@@ -1,14 +1,14 @@
 // Floor 3 (plugins/firewall): the reference iptables backend's rules, with the reference's chain
 // names and comments so the Go plugin and this one can share a host: filter FORWARD -> CNI-FORWARD
 // -> admin chain, two ACCEPT rules per container address, and the CNI-ISOLATION-STAGE-1/2 chains of
-// the same-bridge / isolated ingress policies. The state is read with iptables-save and changed with
-// ONE `iptables-restore --noflush` per family and operation (the reference execs iptables per rule).
-// Per-address rules carry a comment naming the attachment, so DEL needs no prevResult and GC works.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+// the same-bridge / isolated ingress policies. The table is read with iptables-save and changed with
+// ONE `iptables-restore --noflush` per family and operation (shared/iptables-restore.ts; the
+// reference execs iptables per rule). Per-address rules carry a comment naming the attachment, so
+// DEL needs no prevResult and GC can tell whose rules they are.
 import { CniError, ErrorCode } from '@tscni/spec';
-import { ipEqual, parseCIDR } from '@tscni/ipam';
+import { parseCIDR } from '@tscni/ipam';
+import { formatRuleLine, iptablesToolError, parseSave, restoreCommand, restoreTable, ruleOption, ruleTarget, saveCommand } from '../shared/iptables-restore.js';
+import type { CommandRunner, IptVersion, SavedRule, SavedTable } from '../shared/iptables-restore.js';
 import type { FirewallAddress, IngressPolicy } from './config.js';
 
 export const FORWARD = 'FORWARD';
@@ -20,101 +20,67 @@ const ADMIN_COMMENT = 'CNI firewall plugin admin overrides';
 const ISOLATION_COMMENT = 'CNI firewall plugin rules (ingressPolicy: same-bridge|isolated)';
 const policyComment = (p: IngressPolicy): string => `CNI firewall plugin rules (ingressPolicy: ${p})`;
 
-export type Family = 4 | 6;
+export type Spec = readonly string[];
 
-/** How iptables is reached: read one family's filter table, apply one restore script. */
-export interface IptablesRunner {
-  save(family: Family): Promise<string>;
-  restore(family: Family, script: string): Promise<void>;
+/** The value of `-m comment --comment`. */
+export function commentOf(r: SavedRule): string | undefined {
+  return ruleOption(r.spec, '--comment');
 }
 
-/** One rule as iptables-save prints it: `-A <chain> <spec>`. */
-export interface SavedRule {
-  chain: string;
-  spec: string;
-  /** The value of `-m comment --comment`, unquoted. */
-  comment?: string;
-}
-
-/** The filter table of one family as iptables-save shows it. */
-export interface FilterState {
-  /** Chain name -> policy ('-' for user chains). */
-  chains: Map<string, string>;
-  rules: SavedRule[];
-}
-
-const COMMENT_RE = /(?:^| )-m comment --comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/;
-
-/** Parses `iptables-save -t filter` output (only the filter table is read). */
-export function parseFilterSave(text: string): FilterState {
-  const state: FilterState = { chains: new Map(), rules: [] };
-  let inFilter = false;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('*')) {
-      inFilter = line === '*filter';
+/** A spec without its comment match and with addresses in one form, for comparing rules. */
+export function normalizeSpec(spec: Spec): string {
+  const out: string[] = [];
+  for (let i = 0; i < spec.length; i++) {
+    const t = spec[i] as string;
+    if (t === '-m' && spec[i + 1] === 'comment' && spec[i + 2] === '--comment') {
+      i += 3;
       continue;
     }
-    if (!inFilter || line === '' || line.startsWith('#')) continue;
-    if (line === 'COMMIT') {
-      inFilter = false;
-      continue;
+    out.push(t);
+    if ((t === '-s' || t === '-d') && i + 1 < spec.length) {
+      const n = parseCIDR(spec[i + 1] as string);
+      out.push(n === undefined ? (spec[i + 1] as string) : `${n.ip.value.toString(16)}:${n.ip.family}/${n.prefix}`);
+      i++;
     }
-    if (line.startsWith(':')) {
-      const [name, policy] = line.slice(1).split(' ');
-      if (name !== undefined) state.chains.set(name, policy ?? '-');
-      continue;
-    }
-    const m = /^-A (\S+) (.*)$/.exec(line);
-    if (m === null) continue;
-    const spec = m[2] as string;
-    const rule: SavedRule = { chain: m[1] as string, spec };
-    const c = COMMENT_RE.exec(spec);
-    if (c !== null) rule.comment = c[1] !== undefined ? c[1].replace(/\\(.)/g, '$1') : (c[2] as string);
-    state.rules.push(rule);
   }
-  return state;
+  return out.join(' ');
 }
 
-/** The spec with its comment match removed and addresses in one form, for comparing rules. */
-export function normalizeSpec(spec: string): string {
-  const tokens = spec.replace(COMMENT_RE, '').trim().split(/\s+/);
-  for (let i = 0; i + 1 < tokens.length; i++) {
-    if (tokens[i] !== '-s' && tokens[i] !== '-d') continue;
-    const n = parseCIDR(tokens[i + 1] as string);
-    if (n !== undefined) tokens[i + 1] = `${n.ip.value.toString(16)}:${n.ip.family}/${n.prefix}`;
-  }
-  return tokens.join(' ');
-}
-
-function withComment(spec: string, comment: string): string {
-  // iptables-save prints matches in order and the target last; keep that order so rules read back identically.
-  const j = spec.lastIndexOf(' -j ');
-  const head = j < 0 ? '' : spec.slice(0, j);
-  const target = j < 0 ? spec : spec.slice(j + 1);
-  return `${head === '' ? '' : `${head} `}-m comment --comment "${comment}" ${target}`;
+/** `spec` with `-m comment --comment c` before its target, where iptables-save prints it. */
+function withComment(spec: Spec, comment: string): string[] {
+  const j = spec.indexOf('-j');
+  const at = j < 0 ? spec.length : j;
+  return [...spec.slice(0, at), '-m', 'comment', '--comment', comment, ...spec.slice(at)];
 }
 
 /** The two rules of one address (the reference's getPrivChainRules), with the attachment comment. */
-export function addressRules(a: FirewallAddress, comment: string | undefined): string[] {
-  const rules = [`-d ${a.host} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-s ${a.host} -j ACCEPT`];
+export function addressRules(a: FirewallAddress, comment: string | undefined): string[][] {
+  const rules = [
+    ['-d', a.host, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'],
+    ['-s', a.host, '-j', 'ACCEPT'],
+  ];
   return comment === undefined ? rules : rules.map((r) => withComment(r, comment));
 }
 
-const jumpsTo = (r: SavedRule, chain: string): boolean => r.spec.endsWith(` -j ${chain}`) || r.spec === `-j ${chain}`;
+const jumpsTo = (r: SavedRule, chain: string): boolean => ruleTarget(r.spec) === chain;
 const isBareReturn = (r: SavedRule): boolean => normalizeSpec(r.spec) === '-j RETURN';
 
-function hasRule(state: FilterState, chain: string, spec: string): boolean {
+function hasRule(t: SavedTable, chain: string, spec: Spec): boolean {
   const want = normalizeSpec(spec);
-  return state.rules.some((r) => r.chain === chain && normalizeSpec(r.spec) === want);
+  return t.rules.some((r) => r.chain === chain && normalizeSpec(r.spec) === want);
+}
+
+function hasOwnRule(t: SavedTable, comment: string, spec: Spec): boolean {
+  const want = normalizeSpec(spec);
+  return t.rules.some((r) => r.chain === PRIV_CHAIN && commentOf(r) === comment && normalizeSpec(r.spec) === want);
 }
 
 /** The bridge rules of an ingress policy (the reference's setupIsolationChains), as [chain, spec]. */
-function isolationRules(bridge: string, policy: IngressPolicy): Array<[string, string]> {
+function isolationRules(bridge: string, policy: IngressPolicy): Array<[string, string[]]> {
   const c = policyComment(policy);
-  const out: Array<[string, string]> = [[STAGE1, withComment(`-i ${bridge} ! -o ${bridge} -j ${STAGE2}`, c)]];
-  if (policy === 'isolated') out.push([STAGE1, withComment(`-i ${bridge} -o ${bridge} -j DROP`, c)]);
-  out.push([STAGE2, withComment(`-o ${bridge} -j DROP`, ISOLATION_COMMENT)]);
+  const out: Array<[string, string[]]> = [[STAGE1, withComment(['-i', bridge, '!', '-o', bridge, '-j', STAGE2], c)]];
+  if (policy === 'isolated') out.push([STAGE1, withComment(['-i', bridge, '-o', bridge, '-j', 'DROP'], c)]);
+  out.push([STAGE2, withComment(['-o', bridge, '-j', 'DROP'], ISOLATION_COMMENT)]);
   return out;
 }
 
@@ -131,10 +97,10 @@ export interface AddPlan {
  * state; empty when nothing is missing. Chains are created with -N (never declared with `:`, which
  * would flush them under --noflush), jumps are inserted where the reference puts them, rules appended.
  */
-export function addScript(state: FilterState, plan: AddPlan): string[] {
+export function addScript(t: SavedTable, plan: AddPlan): string[] {
   const lines: string[] = [];
   const ensureChain = (name: string): void => {
-    if (!state.chains.has(name)) lines.push(`-N ${name}`);
+    if (!t.chains.has(name)) lines.push(`-N ${name}`);
   };
   ensureChain(PRIV_CHAIN);
   ensureChain(plan.adminChain);
@@ -142,29 +108,31 @@ export function addScript(state: FilterState, plan: AddPlan): string[] {
     ensureChain(STAGE1);
     ensureChain(STAGE2);
   }
-  const forward = state.rules.filter((r) => r.chain === FORWARD);
+  const forward = t.rules.filter((r) => r.chain === FORWARD);
   if (!forward.some((r) => jumpsTo(r, PRIV_CHAIN))) {
     // Behind an existing isolation jump: isolation must see packets before CNI-FORWARD accepts them.
     const lastStage1 = forward.map((r) => jumpsTo(r, STAGE1)).lastIndexOf(true);
-    lines.push(`-I ${FORWARD} ${lastStage1 + 2} -m comment --comment "${PRIV_COMMENT}" -j ${PRIV_CHAIN}`);
+    lines.push(formatRuleLine('-I', FORWARD, [String(lastStage1 + 2), '-m', 'comment', '--comment', PRIV_COMMENT, '-j', PRIV_CHAIN]));
   }
-  if (!state.rules.some((r) => r.chain === PRIV_CHAIN && jumpsTo(r, plan.adminChain))) {
-    lines.push(`-I ${PRIV_CHAIN} 1 -m comment --comment "${ADMIN_COMMENT}" -j ${plan.adminChain}`);
+  if (!t.rules.some((r) => r.chain === PRIV_CHAIN && jumpsTo(r, plan.adminChain))) {
+    lines.push(formatRuleLine('-I', PRIV_CHAIN, ['1', '-m', 'comment', '--comment', ADMIN_COMMENT, '-j', plan.adminChain]));
   }
   for (const a of plan.addresses) {
     for (const spec of addressRules(a, plan.comment)) {
-      const present = state.rules.some((r) => r.chain === PRIV_CHAIN && r.comment === plan.comment && normalizeSpec(r.spec) === normalizeSpec(spec));
-      if (!present) lines.push(`-A ${PRIV_CHAIN} ${spec}`);
+      if (!hasOwnRule(t, plan.comment, spec)) lines.push(formatRuleLine('-A', PRIV_CHAIN, spec));
     }
   }
   if (plan.isolation !== undefined) {
-    if (!forward.some((r) => jumpsTo(r, STAGE1))) lines.push(`-I ${FORWARD} 1 -m comment --comment "${ISOLATION_COMMENT}" -j ${STAGE1}`);
+    if (!forward.some((r) => jumpsTo(r, STAGE1))) {
+      lines.push(formatRuleLine('-I', FORWARD, ['1', '-m', 'comment', '--comment', ISOLATION_COMMENT, '-j', STAGE1]));
+    }
     for (const [chain, spec] of isolationRules(plan.isolation.bridge, plan.isolation.policy)) {
-      if (!hasRule(state, chain, spec)) lines.push(`-I ${chain} 1 ${spec}`);
+      // Before the chain's closing RETURN.
+      if (!hasRule(t, chain, spec)) lines.push(formatRuleLine('-I', chain, ['1', ...spec]));
     }
     for (const chain of [STAGE1, STAGE2]) {
-      if (!state.rules.some((r) => r.chain === chain && isBareReturn(r))) {
-        lines.push(`-A ${chain} -m comment --comment "${ISOLATION_COMMENT}" -j RETURN`);
+      if (!t.rules.some((r) => r.chain === chain && isBareReturn(r))) {
+        lines.push(formatRuleLine('-A', chain, ['-m', 'comment', '--comment', ISOLATION_COMMENT, '-j', 'RETURN']));
       }
     }
   }
@@ -175,103 +143,47 @@ export function addScript(state: FilterState, plan: AddPlan): string[] {
  * The restore lines that delete rules: ours by comment (`match`), plus rules in the reference's
  * own form (no comment) for `legacyAddresses`, so an attachment the Go plugin made is cleaned too.
  */
-export function deleteScript(state: FilterState, match: (comment: string) => boolean, legacyAddresses: readonly FirewallAddress[] = []): string[] {
+export function deleteScript(t: SavedTable, match: (comment: string) => boolean, legacyAddresses: readonly FirewallAddress[] = []): string[] {
   const legacy = new Set(legacyAddresses.flatMap((a) => addressRules(a, undefined)).map(normalizeSpec));
-  return state.rules
-    .filter((r) => r.chain === PRIV_CHAIN && (r.comment !== undefined ? match(r.comment) : legacy.has(normalizeSpec(r.spec))))
-    .map((r) => `-D ${r.chain} ${r.spec}`);
+  return t.rules
+    .filter((r) => {
+      if (r.chain !== PRIV_CHAIN) return false;
+      const c = commentOf(r);
+      return c !== undefined ? match(c) : legacy.has(normalizeSpec(r.spec));
+    })
+    .map((r) => formatRuleLine('-D', r.chain, r.spec));
 }
 
 /** What CHECK finds missing in one family's filter table (empty: all there). */
-export function checkState(state: FilterState, plan: AddPlan): string[] {
+export function checkState(t: SavedTable, plan: AddPlan): string[] {
   const missing: string[] = [];
-  for (const chain of [PRIV_CHAIN, plan.adminChain]) if (!state.chains.has(chain)) missing.push(`chain ${chain}`);
-  if (!state.rules.some((r) => r.chain === FORWARD && jumpsTo(r, PRIV_CHAIN))) missing.push(`${FORWARD} rule -j ${PRIV_CHAIN}`);
-  if (!state.rules.some((r) => r.chain === PRIV_CHAIN && jumpsTo(r, plan.adminChain))) missing.push(`${PRIV_CHAIN} rule -j ${plan.adminChain}`);
+  for (const chain of [PRIV_CHAIN, plan.adminChain]) if (!t.chains.has(chain)) missing.push(`chain ${chain}`);
+  if (!t.rules.some((r) => r.chain === FORWARD && jumpsTo(r, PRIV_CHAIN))) missing.push(`${FORWARD} rule -j ${PRIV_CHAIN}`);
+  if (!t.rules.some((r) => r.chain === PRIV_CHAIN && jumpsTo(r, plan.adminChain))) missing.push(`${PRIV_CHAIN} rule -j ${plan.adminChain}`);
   for (const a of plan.addresses) {
     for (const spec of addressRules(a, plan.comment)) {
-      const want = normalizeSpec(spec);
-      if (!state.rules.some((r) => r.chain === PRIV_CHAIN && r.comment === plan.comment && normalizeSpec(r.spec) === want)) {
-        missing.push(`${PRIV_CHAIN} rule ${spec}`);
-      }
+      if (!hasOwnRule(t, plan.comment, spec)) missing.push(`rule ${formatRuleLine('-A', PRIV_CHAIN, spec)}`);
     }
   }
   if (plan.isolation !== undefined) {
-    if (!state.rules.some((r) => r.chain === FORWARD && jumpsTo(r, STAGE1))) missing.push(`${FORWARD} rule -j ${STAGE1}`);
+    if (!t.rules.some((r) => r.chain === FORWARD && jumpsTo(r, STAGE1))) missing.push(`${FORWARD} rule -j ${STAGE1}`);
     for (const [chain, spec] of isolationRules(plan.isolation.bridge, plan.isolation.policy)) {
-      if (!hasRule(state, chain, spec)) missing.push(`${chain} rule ${spec}`);
+      if (!hasRule(t, chain, spec)) missing.push(`rule ${formatRuleLine('-A', chain, spec)}`);
     }
   }
   return missing;
 }
 
-/** The restore input: one transaction on the filter table. */
-export function restoreInput(lines: readonly string[]): string {
-  return `*filter\n${lines.join('\n')}\nCOMMIT\n`;
-}
-
-/** Does the family's filter table hold rules of this attachment (by comment prefix)? */
-export function hasOwnerRules(state: FilterState, prefix: string): boolean {
-  return state.rules.some((r) => r.chain === PRIV_CHAIN && r.comment?.startsWith(prefix) === true);
-}
-
-/** The address of a rule spec (`-s`/`-d`), to tell which addresses a state covers. */
-export function specAddressIs(spec: string, a: FirewallAddress): boolean {
-  const m = /(?:^| )-[sd] (\S+)/.exec(spec);
-  const n = m === null ? undefined : parseCIDR(m[1] as string);
-  const want = parseCIDR(a.host);
-  return n !== undefined && want !== undefined && ipEqual(n.ip, want.ip);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The real runner: iptables-save / iptables-restore (and the ip6 ones) found on PATH or in sbin.
-
-/** Runtimes may exec plugins without PATH; iptables lives in sbin. */
-const SBIN = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/bin'];
-
-export function findTool(name: string, path = process.env['PATH'] ?? ''): string | undefined {
-  for (const dir of [...path.split(delimiter).filter((d) => d !== ''), ...SBIN]) {
-    const p = join(dir, name);
-    if (existsSync(p)) return p;
-  }
-  return undefined;
-}
-
-function run(file: string, argv: readonly string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(file, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        const text = stderr.trim() === '' ? err.message : stderr.trim();
-        reject(new CniError(ErrorCode.Internal, `${file.slice(file.lastIndexOf('/') + 1)} failed: ${text}`, undefined, { cause: err }));
-        return;
-      }
-      resolve(stdout);
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
 /**
- * iptables through its save/restore tools. `wrap` prefixes every command (tests run them inside a
- * namespace with `ip netns exec NAME`).
+ * `iptables-save -t filter`, parsed. A missing tool is code 50 (the backend is not available here),
+ * so a DEL that looks in every backend can pass over it.
  */
-export function execRunner(opts: { wrap?: readonly string[]; path?: string } = {}): IptablesRunner {
-  const tool = (family: Family, what: 'save' | 'restore'): string => {
-    const name = `${family === 4 ? 'iptables' : 'ip6tables'}-${what}`;
-    const found = findTool(name, opts.path);
-    if (found === undefined) throw new CniError(ErrorCode.PluginNotAvailable, `${name} not found (looked in PATH and ${SBIN.join(', ')})`);
-    return found;
-  };
-  const exec = (file: string, argv: string[], input?: string): Promise<string> => {
-    const wrap = opts.wrap ?? [];
-    return wrap.length === 0 ? run(file, argv, input) : run(wrap[0] as string, [...wrap.slice(1), file, ...argv], input);
-  };
-  return {
-    save: (family) => exec(tool(family, 'save'), ['-t', 'filter']),
-    restore: async (family, script) => {
-      await exec(tool(family, 'restore'), ['--noflush', '-w'], script);
-    },
-  };
+export async function readFilter(run: CommandRunner, v: IptVersion): Promise<SavedTable> {
+  const cmd = saveCommand(v);
+  const r = await run(cmd, ['-t', 'filter']);
+  if (r.error?.code === 'ENOENT') throw new CniError(ErrorCode.PluginNotAvailable, `${cmd} not found (looked in PATH and the sbin directories)`);
+  if (r.code !== 0) throw iptablesToolError(`${cmd} -t filter`, r);
+  return parseSave(r.stdout, 'filter');
 }
 
 /** How often an operation re-reads and re-applies after a concurrent change made its restore fail. */
@@ -282,18 +194,16 @@ const ATTEMPTS = 4;
  * restore fails (another agent changed the table between read and write, e.g. created the chain
  * first), read again and retry. Returns the lines applied (empty: nothing needed).
  */
-export async function applyWithRetry(runner: IptablesRunner, family: Family, compute: (s: FilterState) => string[]): Promise<string[]> {
-  let lastError: unknown;
+export async function applyWithRetry(run: CommandRunner, v: IptVersion, compute: (t: SavedTable) => string[]): Promise<string[]> {
+  let last: CniError | undefined;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const lines = compute(parseFilterSave(await runner.save(family)));
+    const lines = compute(await readFilter(run, v));
     if (lines.length === 0) return lines;
-    try {
-      await runner.restore(family, restoreInput(lines));
-      return lines;
-    } catch (e) {
-      lastError = e;
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 50)));
-    }
+    const r = await restoreTable(run, v, 'filter', lines);
+    if (r.code === 0) return lines;
+    last = iptablesToolError(`${restoreCommand(v)} --noflush`, r);
+    if (r.error !== undefined) break;
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 50)));
   }
-  throw lastError;
+  throw last;
 }

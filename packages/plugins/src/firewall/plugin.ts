@@ -21,8 +21,9 @@ import { kernelError } from '../shared/kernel.js';
 import { bridgeName, loadFirewallConfig, networkPrefix, ownerComment, ownerPrefix, resultAddresses } from './config.js';
 import type { FirewallAddress, FirewallConfig, IngressPolicy, Owner } from './config.js';
 import { firewalldRunning } from './firewalld.js';
-import { addScript, applyWithRetry, checkState, deleteScript, execRunner, parseFilterSave } from './iptables.js';
-import type { Family, IptablesRunner } from './iptables.js';
+import type { CommandRunner, IptVersion } from '../shared/iptables-restore.js';
+import { toolRunner } from '../shared/tool-path.js';
+import { addScript, applyWithRetry, checkState, deleteScript, readFilter } from './iptables.js';
 import { iptablesNftForwardDrops, nftAdd, nftCheck, nftDelete, nftHasRules, nftUsable } from './nftables.js';
 
 /** The spec versions the reference firewall plugin accepts (0.4.0 on). */
@@ -31,7 +32,8 @@ export const FIREWALL_VERSIONS: readonly string[] = versionsFrom('0.4.0');
 export interface FirewallDeps {
   /** NETLINK_NETFILTER in the host namespace (default: our own namespace); null: no nftables. */
   nft?: NftOpener | null;
-  iptables?: IptablesRunner;
+  /** Runs iptables-save / iptables-restore (default: found on PATH or in sbin). */
+  run?: CommandRunner;
   firewalldRunning?: () => boolean;
   /** Legacy (x_tables) iptables has a filter table loaded. */
   legacyIptablesInUse?: () => boolean;
@@ -112,7 +114,7 @@ function owner(args: CmdArgs, conf: FirewallConfig): Owner {
   return { network: conf.network, containerId: args.containerId, ifName: args.ifName };
 }
 
-function families(addrs: readonly FirewallAddress[]): Family[] {
+function families(addrs: readonly FirewallAddress[]): IptVersion[] {
   return ([4, 6] as const).filter((f) => addrs.some((a) => a.family === f));
 }
 
@@ -128,7 +130,7 @@ function plan(args: CmdArgs, conf: FirewallConfig, prev: Result): Plan {
   return p;
 }
 
-const runner = (deps: FirewallDeps): IptablesRunner => deps.iptables ?? execRunner();
+const runner = (deps: FirewallDeps): CommandRunner => deps.run ?? toolRunner();
 
 async function iptablesAdd(deps: FirewallDeps, conf: FirewallConfig, p: Plan): Promise<void> {
   const r = runner(deps);
@@ -247,7 +249,7 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
   }
   const r = runner(deps);
   for (const f of families(p.addresses)) {
-    const state = parseFilterSave(await r.save(f));
+    const state = await readFilter(r, f);
     const missing = checkState(state, {
       adminChain: conf.adminChain,
       addresses: p.addresses.filter((a) => a.family === f),
@@ -266,7 +268,7 @@ export async function firewallStatus(args: CmdArgs, deps: FirewallDeps = {}): Pr
   const nftOk = async (): Promise<boolean> => nft !== undefined && (await withNft(nft, nftUsable).catch(() => false));
   const iptablesOk = async (): Promise<boolean> => {
     try {
-      await runner(deps).save(4);
+      await readFilter(runner(deps), 4);
       return true;
     } catch {
       return false;

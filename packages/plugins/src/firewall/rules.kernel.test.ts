@@ -12,7 +12,8 @@ import { loadNative } from '@tscni/native';
 import { NetnsPool } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { ownerComment } from './config.js';
-import { execRunner } from './iptables.js';
+import { spawnRunner } from '../shared/iptables-restore.js';
+import type { CommandRunner } from '../shared/iptables-restore.js';
 import { NFT_TABLE } from './nftables.js';
 import { chooseBackend, firewallAdd, firewallCheck, firewallDel, firewallGc, firewallStatus } from './plugin.js';
 import type { FirewallDeps } from './plugin.js';
@@ -54,8 +55,11 @@ function goFirewall(ns: TestNetns, command: 'ADD' | 'CHECK' | 'DEL', netconf: Re
   return { status: r.status, stdout: r.stdout };
 }
 
+/** iptables-save / iptables-restore run inside the namespace. */
+const runIn = (ns: TestNetns): CommandRunner => (cmd, argv, input) => spawnRunner('ip', ['netns', 'exec', ns.name, cmd, ...argv], input);
+
 function nftDeps(ns: TestNetns): FirewallDeps {
-  return { nft: () => SocketTransport.open(NETLINK_NETFILTER, ns.path, loadNative()), iptables: execRunner({ wrap: ['ip', 'netns', 'exec', ns.name] }), legacyIptablesInUse: () => false };
+  return { nft: () => SocketTransport.open(NETLINK_NETFILTER, ns.path, loadNative()), run: runIn(ns), legacyIptablesInUse: () => false };
 }
 
 describe.skipIf(!canRun)(`firewall rules in a namespace${canRun ? '' : ` (skipped: ${why})`}`, () => {
@@ -63,7 +67,7 @@ describe.skipIf(!canRun)(`firewall rules in a namespace${canRun ? '' : ` (skippe
 
   it('iptables: shares chains, jumps and isolation rules with the Go plugin; DEL and GC touch only ours', async () => {
     const ns = pool.create('tscfw');
-    const deps = { iptables: execRunner({ wrap: ['ip', 'netns', 'exec', ns.name] }) };
+    const deps: FirewallDeps = { run: runIn(ns), nft: null };
     const goConf = { cniVersion: '1.0.0', name: 'fwnet', type: 'firewall', backend: 'iptables', ingressPolicy: 'same-bridge', prevResult: prev(['10.230.99.7/24']) };
     expect(goFirewall(ns, 'ADD', goConf, 'goctr').status).toBe(0);
 
@@ -119,7 +123,7 @@ describe.skipIf(!canRun)(`firewall rules in a namespace${canRun ? '' : ` (skippe
 
   it('iptables: DEL with prevResult also removes comment-less rules the Go plugin made for those addresses', async () => {
     const ns = pool.create('tscfw');
-    const deps = { iptables: execRunner({ wrap: ['ip', 'netns', 'exec', ns.name] }) };
+    const deps: FirewallDeps = { run: runIn(ns), nft: null };
     const goConf = { cniVersion: '1.0.0', name: 'fwnet', type: 'firewall', backend: 'iptables', prevResult: prev(['10.230.99.7/24']) };
     expect(goFirewall(ns, 'ADD', goConf, 'goctr').status).toBe(0);
     await firewallDel(args(conf({ backend: 'iptables', prevResult: prev(['10.230.99.7/24']) }), 'goctr'), deps);
