@@ -234,4 +234,13 @@ describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${wh
     const { result } = sandbox();
     await expect(sbrAdd(cmdArgs({ name: 'gone', path: '/run/netns/tscsbr-none' }, sbrConf({}, result)))).rejects.toMatchObject({ code: 8 });
   });
+
+  it('the executable answers VERSION with every version, and GC and STATUS at 1.1.0 without touching anything', () => {
+    const exe = (command: string, conf: Record<string, unknown>) =>
+      spawnSync(join(dir, 'sbr'), [], { env: { CNI_COMMAND: command, CNI_PATH: dir }, input: JSON.stringify(conf), encoding: 'utf8' });
+    expect(JSON.parse(exe('VERSION', {}).stdout)).toMatchObject({ supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+    const conf = { cniVersion: '1.1.0', name: 'sbrtest', type: 'sbr', 'cni.dev/valid-attachments': [] };
+    expect(exe('GC', conf).status).toBe(0);
+    expect(exe('STATUS', conf).status).toBe(0);
+  });
 });
