@@ -181,7 +181,11 @@ async function removeRules(conf: FirewallConfig, deps: FirewallDeps, match: (c: 
     const nft = nftOf(deps);
     if (nft !== undefined) {
       try {
-        await withNft(nft, (t) => nftDelete(t, match));
+        await withNft(nft, async (t) => {
+          // Without `backend`, a host without nf_tables simply has no such rules.
+          if (auto && !(await nftUsable(t))) return;
+          await nftDelete(t, match);
+        });
       } catch (e) {
         if (!(auto && isUnavailable(e))) throw e;
       }
@@ -235,7 +239,7 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
   let engine: Engine = conf.backend === 'nftables' ? 'nftables' : 'iptables';
   if (conf.backend === undefined && !conf.adminChainGiven && nft !== undefined) {
     const prefix = ownerPrefix(owner(args, conf));
-    const inNft = await withNft(nft, (t) => nftHasRules(t, prefix)).catch((e: unknown) => {
+    const inNft = await withNft(nft, async (t) => (await nftUsable(t)) && (await nftHasRules(t, prefix))).catch((e: unknown) => {
       if (isUnavailable(e)) return false;
       throw e;
     });

@@ -192,4 +192,23 @@ describe.skipIf(!canRun)(`firewall rules in a namespace${canRun ? '' : ` (skippe
     expect(await chooseBackend(loadFirewallConfig(conf({})), deps)).toBe('iptables');
     expect(await chooseBackend(loadFirewallConfig(conf({ backend: 'nftables' })), deps)).toBe('nftables');
   });
+
+  it('concurrent ADDs: iptables retries on a fresh read (one set of chains and jumps); nftables converges on one jump each', async () => {
+    const ns = pool.create('tscfw');
+    const deps = nftDeps(ns);
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    await Promise.all(ids.map((i) => firewallAdd(args(conf({ backend: 'iptables', prevResult: prev([`10.230.98.${i + 2}/24`]) }), `c${i}`), deps)));
+    const v4 = save(ns, 4);
+    expect(v4.filter((l) => l === ':CNI-FORWARD - [0:0]')).toHaveLength(1);
+    expect(v4.filter((l) => l.startsWith('-A FORWARD'))).toHaveLength(1);
+    expect(v4.filter((l) => l.includes('-j CNI-ADMIN'))).toHaveLength(1);
+    expect(v4.filter((l) => l.includes('tscni-firewall'))).toHaveLength(20);
+
+    await Promise.all(ids.map((i) => firewallAdd(args(conf({ backend: 'nftables', prevResult: prev([`10.230.97.${i + 2}/24`]) }), `n${i}`), deps)));
+    await firewallAdd(args(conf({ backend: 'nftables', prevResult: prev(['10.230.97.99/24']) }), 'last'), deps);
+    const forward = inNs(ns, 'nft', 'list', 'chain', 'inet', NFT_TABLE, 'forward');
+    expect(forward.split('\n').filter((l) => l.includes('jump admin'))).toHaveLength(1);
+    expect(forward.split('\n').filter((l) => l.includes('jump isolation_stage_1'))).toHaveLength(1);
+    for (const i of ids) expect(forward).toContain(`ip saddr 10.230.97.${i + 2} accept`);
+  });
 });
