@@ -12,6 +12,7 @@ import type { IP, IPNet } from '@tscni/ipam';
 import { requirePrevResult } from '../shared/conf.js';
 import { defaultOpener, isMissingLink, kernelError, openContainerNetns, openNetnsIfPresent } from '../shared/kernel.js';
 import type { RtOpener } from '../shared/kernel.js';
+import { orKernelError } from '../shared/kernel-call.js';
 import { routeInTable, routeToDelete } from '../shared/routes.js';
 import { loadSbrConfig } from './config.js';
 import type { SbrConfig } from './config.js';
@@ -122,14 +123,6 @@ export function nextFreeTable(used: ReadonlySet<number>, from: number): number {
   return t;
 }
 
-async function kernel<T>(what: string, p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    throw kernelError(what, e);
-  }
-}
-
 async function getLink(rt: RtNetlink, ifName: string): Promise<Link> {
   try {
     return await rt.getLink(ifName);
@@ -142,7 +135,7 @@ async function getLink(rt: RtNetlink, ifName: string): Promise<Link> {
 /** `from <ip> lookup <table>` unless that very rule is already there (a retried ADD). */
 async function ensureRule(rt: RtNetlink, rules: readonly RuleInfo[], a: SbrAddress, table: number): Promise<void> {
   if (rules.some((r) => r.table === table && ruleFrom(r, a.ip))) return;
-  await kernel(`Failed to add rule from ${a.host} lookup ${table}`, rt.addRule({ src: a.host, table }));
+  await orKernelError(`Failed to add rule from ${a.host} lookup ${table}`, rt.addRule({ src: a.host, table }));
 }
 
 /**
@@ -155,7 +148,7 @@ async function claimTable(rt: RtNetlink, a: SbrAddress, used: Set<number>, from:
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const table = nextFreeTable(used, from);
     await ensureRule(rt, [], a, table);
-    const rivals = (await kernel('Failed to list rules', rt.listRules())).filter((r) => r.table === table && !ruleFrom(r, a.ip));
+    const rivals = (await orKernelError('Failed to list rules', rt.listRules())).filter((r) => r.table === table && !ruleFrom(r, a.ip));
     const wins = rivals.every((r) => {
       const ip = ipOf(r.src);
       return ip !== undefined && ip.family === a.ip.family && ip.value > a.ip.value;
@@ -164,7 +157,7 @@ async function claimTable(rt: RtNetlink, a: SbrAddress, used: Set<number>, from:
       used.add(table);
       return table;
     }
-    await kernel(`Failed to delete rule from ${a.host} lookup ${table}`, rt.deleteRule({ src: a.host, table }));
+    await orKernelError(`Failed to delete rule from ${a.host} lookup ${table}`, rt.deleteRule({ src: a.host, table }));
     used.add(table);
   }
   throw failed(`no free routing table for ${a.host} after ${CLAIM_ATTEMPTS} attempts`);
@@ -172,8 +165,8 @@ async function claimTable(rt: RtNetlink, a: SbrAddress, used: Set<number>, from:
 
 /** Auto mode: one table per address with its rule, the default route and the interface's routes. */
 async function routeBySource(rt: RtNetlink, ifName: string, addrs: readonly SbrAddress[], conf: SbrConfig): Promise<void> {
-  const rules = await kernel('Failed to list all rules', rt.listRules());
-  const all = await kernel('Failed to list all routes', rt.listRoutes({ table: 'all' }));
+  const rules = await orKernelError('Failed to list all rules', rt.listRules());
+  const all = await orKernelError('Failed to list all routes', rt.listRoutes({ table: 'all' }));
   const used = new Set<number>([...rules.map((r) => r.table), ...all.map((r) => r.table)]);
   const link = await getLink(rt, ifName);
   const mainRoutes = all.filter((r) => r.table === RT_TABLE.MAIN && r.oif === link.index);
@@ -186,7 +179,7 @@ async function routeBySource(rt: RtNetlink, ifName: string, addrs: readonly SbrA
     const table = earlier?.table ?? (await claimTable(rt, a, used, from));
     if (a.gateway !== undefined) {
       const gw = a.gateway;
-      await kernel(
+      await orKernelError(
         `Failed to add default route to ${gw}`,
         rt.replaceRoute({ dst: 'default', family: a.family === 4 ? AF_INET : AF_INET6, gateway: gw, dev: link.index, table }),
       );
@@ -198,7 +191,7 @@ async function routeBySource(rt: RtNetlink, ifName: string, addrs: readonly SbrA
         moved.add(r);
         continue;
       }
-      await kernel(`Failed to readd route ${r.dst} in table ${table}`, rt.replaceRoute(routeInTable(r, table)));
+      await orKernelError(`Failed to readd route ${r.dst} in table ${table}`, rt.replaceRoute(routeInTable(r, table)));
       moved.add(r);
     }
     from = table + 1;
@@ -213,13 +206,13 @@ async function routeBySource(rt: RtNetlink, ifName: string, addrs: readonly SbrA
       const spec: RouteSpec = existing
         ? { ...routeInTable(existing, RT_TABLE.MAIN), prefsrc: formatIP(a.ip) }
         : { dst: formatCIDR(maskedNet(a.net)), dev: link.index, prefsrc: formatIP(a.ip), table: RT_TABLE.MAIN, ...(a.family === 4 ? { scope: RT_SCOPE.LINK } : {}) };
-      await kernel(`Failed to add source hint ${formatIP(a.ip)} to ${spec.dst}`, rt.replaceRoute(spec));
+      await orKernelError(`Failed to add source hint ${formatIP(a.ip)} to ${spec.dst}`, rt.replaceRoute(spec));
       if (existing) keep.add(existing);
     }
   }
   for (const r of moved) {
     if (keep.has(r)) continue;
-    await kernel(`Failed to delete route ${r.dst} from table ${r.table}`, rt.deleteRoute(routeToDelete(r)));
+    await orKernelError(`Failed to delete route ${r.dst} from table ${r.table}`, rt.deleteRoute(routeToDelete(r)));
   }
 }
 
@@ -233,7 +226,7 @@ export async function sbrAdd(args: CmdArgs, open: RtOpener = defaultOpener): Pro
   const rt = openContainerNetns(args.netns, open);
   try {
     if (conf.table !== undefined) {
-      const rules = await kernel('Failed to list all rules', rt.listRules());
+      const rules = await orKernelError('Failed to list all rules', rt.listRules());
       for (const a of addrs) await ensureRule(rt, rules, a, conf.table);
     } else {
       await routeBySource(rt, args.ifName, addrs, conf);
@@ -248,7 +241,7 @@ export async function sbrAdd(args: CmdArgs, open: RtOpener = defaultOpener): Pro
 async function addressesToTidy(rt: RtNetlink, link: Link | undefined, args: CmdArgs): Promise<IP[]> {
   const ips: IP[] = [];
   if (link !== undefined) {
-    for (const a of await kernel(`Failed to list addresses of ${args.ifName}`, rt.listAddresses({ link: link.index }))) {
+    for (const a of await orKernelError(`Failed to list addresses of ${args.ifName}`, rt.listAddresses({ link: link.index }))) {
       const ip = parseIP(a.address);
       if (ip !== undefined) ips.push(ip);
     }
@@ -266,10 +259,10 @@ export async function sbrDel(args: CmdArgs, open: RtOpener = defaultOpener): Pro
   const rt = openNetnsIfPresent(args.netns, open);
   if (rt === undefined) return;
   try {
-    const link = await kernel(`Failed to get link ${args.ifName}`, rt.findLink(args.ifName));
+    const link = await orKernelError(`Failed to get link ${args.ifName}`, rt.findLink(args.ifName));
     const ips = await addressesToTidy(rt, link, args);
     if (ips.length === 0) return;
-    const rules = (await kernel('Failed to list rules to tidy', rt.listRules())).filter(
+    const rules = (await orKernelError('Failed to list rules to tidy', rt.listRules())).filter(
       (r) => (conf.table === undefined || r.table === conf.table) && ips.some((ip) => ruleFrom(r, ip)),
     );
     // Like the reference, keep going after a failure and report it at the end.
@@ -285,7 +278,7 @@ export async function sbrDel(args: CmdArgs, open: RtOpener = defaultOpener): Pro
     }
     // Tables sbr picked itself hold only this interface's routes; a configured table is the user's.
     if (conf.table === undefined && link !== undefined && tables.size > 0) {
-      const routes = await kernel('Failed to list routes', rt.listRoutes({ table: 'all', dev: link.index }));
+      const routes = await orKernelError('Failed to list routes', rt.listRoutes({ table: 'all', dev: link.index }));
       for (const r of routes) {
         if (!tables.has(r.table) || RESERVED_TABLES.has(r.table)) continue;
         try {
@@ -309,8 +302,8 @@ export async function sbrCheck(args: CmdArgs, open: RtOpener = defaultOpener): P
   const rt = openContainerNetns(args.netns, open);
   try {
     const link = await getLink(rt, args.ifName);
-    const rules = await kernel('Failed to list rules', rt.listRules());
-    const routes = conf.table === undefined ? await kernel('Failed to list routes', rt.listRoutes({ table: 'all' })) : [];
+    const rules = await orKernelError('Failed to list rules', rt.listRules());
+    const routes = conf.table === undefined ? await orKernelError('Failed to list routes', rt.listRoutes({ table: 'all' })) : [];
     for (const a of addrs) {
       if (conf.table !== undefined) {
         if (!rules.some((r) => r.table === conf.table && ruleFrom(r, a.ip))) {

@@ -11,6 +11,7 @@ import type { Link, RtNetlink } from '@tscni/netlink';
 import { GoObject, requirePrevResult } from '../shared/conf.js';
 import { defaultOpener, isExists, isMissingLink, kernelError, openContainerNetns, openNetnsIfPresent } from '../shared/kernel.js';
 import type { RtOpener } from '../shared/kernel.js';
+import { orKernelError } from '../shared/kernel-call.js';
 import { routeInTable } from '../shared/routes.js';
 
 /** The spec versions the reference vrf plugin accepts (0.3.1 on). */
@@ -69,23 +70,15 @@ export function freeVrfTable(vrfs: readonly Link[]): number {
   return t;
 }
 
-async function kernel<T>(what: string, p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    throw kernelError(what, e);
-  }
-}
-
 /** The VRF named in the config, if it exists; another kind of link by that name is an error. */
 async function findVrf(rt: RtNetlink, name: string): Promise<Link | undefined> {
-  const link = await kernel(`failed to look up ${name}`, rt.findLink(name));
+  const link = await orKernelError(`failed to look up ${name}`, rt.findLink(name));
   if (link !== undefined && link.kind !== 'vrf') throw failed(`Netlink ${name} is not a VRF`);
   return link;
 }
 
 async function createVrf(rt: RtNetlink, conf: VrfConfig): Promise<Link> {
-  const table = conf.table ?? freeVrfTable(await kernel('createVRF: failed to list links', rt.listLinks({ kind: 'vrf' })));
+  const table = conf.table ?? freeVrfTable(await orKernelError('createVRF: failed to list links', rt.listLinks({ kind: 'vrf' })));
   try {
     await rt.createLink({ name: conf.vrfName, kind: 'vrf', table, up: true });
   } catch (e) {
@@ -109,7 +102,7 @@ function checkTable(vrf: Link, conf: VrfConfig): void {
 
 /** Global (scope universe) IPv6 addresses: they are dropped on enslaving unless keep_addr_on_down is set. */
 async function globalV6(rt: RtNetlink, index: number): Promise<Array<{ cidr: string; address: string; nodad: boolean }>> {
-  const addrs = await kernel('failed getting global ipv6 addresses', rt.listAddresses({ link: index, family: AF_INET6 }));
+  const addrs = await orKernelError('failed getting global ipv6 addresses', rt.listAddresses({ link: index, family: AF_INET6 }));
   return addrs
     .filter((a) => a.scope === RT_SCOPE.UNIVERSE)
     .map((a) => ({ cidr: a.cidr, address: a.address, nodad: (a.flags & IFA_F.NODAD) !== 0 }));
@@ -135,19 +128,19 @@ async function enslave(rt: RtNetlink, vrf: Link, ifName: string, poll: (attempt:
   const table = vrfTable(vrf) ?? 0;
   const before = await globalV6(rt, link.index);
   // Routes other than local and connected ones are lost when the interface changes master.
-  const routes = (await kernel(`failed getting all routes for ${ifName}`, rt.listRoutes({ dev: link.index }))).filter(
+  const routes = (await orKernelError(`failed getting all routes for ${ifName}`, rt.listRoutes({ dev: link.index }))).filter(
     (r) => r.scope === RT_SCOPE.UNIVERSE,
   );
 
-  await kernel(`could not set vrf ${vrf.name} as master of ${ifName}`, rt.setLink(link.index, { master: vrf.index }));
+  await orKernelError(`could not set vrf ${vrf.name} as master of ${ifName}`, rt.setLink(link.index, { master: vrf.index }));
 
   const after = new Set((await globalV6(rt, link.index)).map((a) => a.cidr));
   for (const a of before) {
     if (after.has(a.cidr)) continue;
-    await kernel(`could not restore address ${a.cidr} to ${ifName} @ ${vrf.name}`, rt.addAddress(link.index, a.cidr, { nodad: a.nodad }));
+    await orKernelError(`could not restore address ${a.cidr} to ${ifName} @ ${vrf.name}`, rt.addAddress(link.index, a.cidr, { nodad: a.nodad }));
     // The address's local route appears in the VRF's table once the kernel has set it up.
     for (let attempt = 0; ; attempt++) {
-      const local = await kernel(
+      const local = await orKernelError(
         `failed getting routes for ${ifName} table ${table}`,
         rt.listRoutes({ table: 'all', dev: link.index, dst: `${a.address}/128` }),
       );
@@ -157,7 +150,7 @@ async function enslave(rt: RtNetlink, vrf: Link, ifName: string, poll: (attempt:
     }
   }
   for (const r of routes) {
-    await kernel(`could not add route '${r.dst}' to table ${table}`, rt.replaceRoute(routeInTable(r, table)));
+    await orKernelError(`could not add route '${r.dst}' to table ${table}`, rt.replaceRoute(routeInTable(r, table)));
   }
 }
 
@@ -184,12 +177,12 @@ export async function vrfDel(args: CmdArgs, opts: VrfOptions = {}): Promise<void
   try {
     const vrf = await findVrf(rt, conf.vrfName);
     if (vrf === undefined) return;
-    const link = await kernel(`failed to look up ${args.ifName}`, rt.findLink(args.ifName));
+    const link = await orKernelError(`failed to look up ${args.ifName}`, rt.findLink(args.ifName));
     // Release only our interface, and only from this VRF.
     if (link !== undefined && link.master === vrf.index) {
-      await kernel(`resetMaster: could not reset master of ${args.ifName}`, rt.setLink(link.index, { master: null }));
+      await orKernelError(`resetMaster: could not reset master of ${args.ifName}`, rt.setLink(link.index, { master: null }));
     }
-    const ports = await kernel('failed to list links', rt.listLinks({ master: vrf.index }));
+    const ports = await orKernelError('failed to list links', rt.listLinks({ master: vrf.index }));
     if (ports.length === 0) {
       try {
         await rt.deleteLink(vrf.index);
@@ -211,7 +204,7 @@ export async function vrfCheck(args: CmdArgs, opts: VrfOptions = {}): Promise<vo
     const vrf = await findVrf(rt, conf.vrfName);
     if (vrf === undefined) throw failed(`VRF ${conf.vrfName} not found`);
     checkTable(vrf, conf);
-    const link = await kernel(`failed to look up ${args.ifName}`, rt.findLink(args.ifName));
+    const link = await orKernelError(`failed to look up ${args.ifName}`, rt.findLink(args.ifName));
     if (link === undefined) throw failed(`interface ${args.ifName} not found`);
     if (link.master !== vrf.index) throw failed(`failed to find ${args.ifName} associated to vrf ${conf.vrfName}`);
   } finally {
