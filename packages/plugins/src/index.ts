@@ -50,3 +50,15 @@ export { tuningPlugin } from './tuning/plugin.js';
 export type { TuningDeps } from './tuning/plugin.js';
 export { loadTuningConfig, resolveSysctlKey } from './tuning/config.js';
 export type { SysctlSetting, TuningConfig } from './tuning/config.js';
+
+// firewall, sbr, vrf (chained)
+export { FIREWALL_VERSIONS, chooseBackend, firewallPlugin } from './firewall/plugin.js';
+export type { FirewallDeps } from './firewall/plugin.js';
+export { loadFirewallConfig } from './firewall/config.js';
+export type { FirewallConfig } from './firewall/config.js';
+export { sbrPlugin } from './sbr/plugin.js';
+export type { SbrOptions } from './sbr/plugin.js';
+export { loadSbrConfig } from './sbr/config.js';
+export type { SbrConfig } from './sbr/config.js';
+export { VRF_VERSIONS, loadVrfConfig, vrfPlugin } from './vrf/plugin.js';
+export type { VrfConfig, VrfOptions } from './vrf/plugin.js';
