@@ -18,16 +18,28 @@ export type { InProcessOptions, InProcessPlugin, IpamContext, PluginLoader } fro
 export {
   IPMASQ_CHAIN,
   IPMASQ_TABLE,
+  applyIpMasq,
+  collectIpMasq,
   commentForInstance,
+  defaultNftOpener,
   gcIpMasq,
   hashForInstance,
   hashForNetwork,
   loadIpMasq,
-  requireNft,
+  removeIpMasq,
   setupIpMasq,
   teardownIpMasq,
 } from './shared/ipmasq.js';
-export type { IpMasqSettings, MasqOwner, NftOpener } from './shared/ipmasq.js';
+export type { IpMasqBackend, IpMasqDeps, IpMasqSettings, MasqOwner, NftOpener } from './shared/ipmasq.js';
+export {
+  findCommand,
+  gcIpMasqIptables,
+  ipMasqChainName,
+  ipMasqComment,
+  searchPathRunner,
+  setupIpMasqIptables,
+  teardownIpMasqIptables,
+} from './shared/ipmasq-iptables.js';
 
 // plugins
 export { loopbackPlugin } from './loopback/plugin.js';

@@ -251,7 +251,7 @@ describe('bridge', () => {
       [{ vlan: 10, vlanTrunk: [{ id: 20 }] }, 7, 'cannot set vlan and vlanTrunk at the same time'],
       [{ vlanTrunk: [{ minID: 10 }] }, 7, 'vlanTrunk[0]: minID and maxID should be configured simultaneously, maxID is missing'],
       [{ mtu: 'big' }, 7, 'mtu: must be a number, got string'],
-      [{ ipMasq: true, ipMasqBackend: 'iptables' }, 2, 'ipMasqBackend: "iptables" is not supported'],
+      [{ ipMasq: true, ipMasqBackend: 'pf' }, 7, 'ipMasqBackend: unknown ipmasq backend "pf"'],
       [{ isGateway: true, vlan: 10 }, 2, 'vlan: a gateway on an access VLAN'],
       [{ macspoofchk: true }, 2, 'macspoofchk: true is not supported yet'],
     ];

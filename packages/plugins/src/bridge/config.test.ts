@@ -15,7 +15,7 @@ describe('loadBridgeConfig', () => {
       isGateway: false,
       isDefaultGateway: false,
       forceAddress: false,
-      ipMasq: { enabled: false },
+      ipMasq: { enabled: false, backend: 'nftables' },
       mtu: undefined,
       hairpinMode: false,
       promiscMode: false,
@@ -56,7 +56,8 @@ describe('loadBridgeConfig', () => {
         expect((e as CniError).msg).toContain(msg);
       }
     }
-    expect(() => loadBridgeConfig(conf({ ipMasq: true, ipMasqBackend: 'iptables' }), '')).toThrow(expect.objectContaining({ code: 2 }));
+    expect(loadBridgeConfig(conf({ ipMasq: true, ipMasqBackend: 'iptables' }), '').ipMasq).toEqual({ enabled: true, backend: 'iptables' });
+    expect(loadBridgeConfig(conf({ ipMasq: true, ipMasqBackend: 'nftables' }), '').ipMasq).toEqual({ enabled: true, backend: 'nftables' });
   });
 
   it('parses vlanTrunk into sorted unique ids', () => {

@@ -15,9 +15,9 @@ import { dnsOverride, requirePrevResult } from '../shared/conf.js';
 import { configureIface } from '../shared/iface.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
 import type { IpamContext } from '../shared/ipam.js';
-import { gcIpMasq, requireNft, setupIpMasq, teardownIpMasq } from '../shared/ipmasq.js';
+import { applyIpMasq, collectIpMasq, removeIpMasq } from '../shared/ipmasq.js';
 import { gcValidAttachments } from '../shared/attachments.js';
-import type { NftOpener } from '../shared/ipmasq.js';
+import type { IpMasqDeps, MasqOwner } from '../shared/ipmasq.js';
 import { defaultOpener, isExists, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
 import type { RtOpener } from '../shared/kernel.js';
 import { enableForwarding, ifaceSysctl, trySetSysctl } from '../shared/sysctl.js';
@@ -28,11 +28,10 @@ import { loadBridgeConfig } from './config.js';
 import type { BridgeConfig } from './config.js';
 import { calcGateways } from './gateway.js';
 
-export interface BridgeDeps {
+/** Injected kernel access; `nft` also serves macspoofchk. Defaults reach our own (the host) namespace. */
+export interface BridgeDeps extends IpMasqDeps {
   open?: RtOpener;
   ipam?: IpamContext;
-  /** nftables access for ipMasq. */
-  nft?: NftOpener;
   /** Delays of the wait for the host veth to be operationally up (reference: 0, 50, 500, 1000, 1000 ms). */
   portUpRetriesMs?: readonly number[];
 }
@@ -146,6 +145,10 @@ async function waitPortUp(host: RtNetlink, name: string, delays: readonly number
   throw failed(`bridge port in error state: ${link?.operState ?? 'unknown'}`);
 }
 
+function owner(a: CmdArgs): MasqOwner {
+  return { network: a.netconf.name, ifName: a.ifName, containerId: a.containerId };
+}
+
 function iface(link: Link, sandbox?: string): Interface {
   return { name: link.name, ...(link.mac === undefined ? {} : { mac: link.mac }), ...(sandbox === undefined ? {} : { sandbox }) };
 }
@@ -157,7 +160,6 @@ async function add(a: CmdArgs, deps: BridgeDeps): Promise<Result> {
     // The reference puts the gateway on a `<bridge>.<vlan>` veth in the VLAN; not built yet.
     throw new CniError(ErrorCode.UnsupportedField, 'vlan: a gateway on an access VLAN (isGateway with vlan) is not supported yet');
   }
-  const nft = c.ipMasq.enabled && c.layer3 ? requireNft(deps.nft) : undefined;
   const open = deps.open ?? defaultOpener;
 
   return using(open(null), async (host) => {
@@ -202,8 +204,8 @@ async function add(a: CmdArgs, deps: BridgeDeps): Promise<Result> {
               if (list.length > 0) enableForwarding([family]);
             }
           }
-          if (nft !== undefined) {
-            await setupIpMasq(nft, result.ips.map((ip) => ip.address), { network: a.netconf.name, ifName: a.ifName, containerId: a.containerId });
+          if (c.ipMasq.enabled) {
+            await applyIpMasq(c.ipMasq, deps, result.ips.map((ip) => ip.address), owner(a));
           }
         }
 
@@ -233,9 +235,7 @@ async function del(a: CmdArgs, deps: BridgeDeps): Promise<void> {
   }
   // After the link is gone (reference order since plugins#702), also when the namespace is gone.
   if (c.layer3) await ipamDel(a, deps.ipam);
-  if (c.layer3 && c.ipMasq.enabled && deps.nft !== undefined) {
-    await teardownIpMasq(deps.nft, { network: a.netconf.name, ifName: a.ifName, containerId: a.containerId });
-  }
+  if (c.layer3 && c.ipMasq.enabled) await removeIpMasq(c.ipMasq, deps, owner(a));
 }
 
 async function check(a: CmdArgs, deps: BridgeDeps): Promise<void> {
@@ -281,7 +281,7 @@ export function bridgePlugin(deps: BridgeDeps = {}): PluginFuncs {
     async gc(a) {
       const c = loadBridgeConfig(a.netconf, a.args);
       if (c.layer3) await ipamGc(a, deps.ipam);
-      if (c.layer3 && c.ipMasq.enabled && deps.nft !== undefined) await gcIpMasq(deps.nft, a.netconf.name, gcValidAttachments(a.netconf));
+      if (c.layer3 && c.ipMasq.enabled) await collectIpMasq(c.ipMasq, deps, a.netconf.name, gcValidAttachments(a.netconf));
     },
     async status(a) {
       const c = loadBridgeConfig(a.netconf, a.args);

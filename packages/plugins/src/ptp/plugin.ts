@@ -17,9 +17,9 @@ import type { RtOpener } from '../shared/kernel.js';
 import { enableForwarding } from '../shared/sysctl.js';
 import { checkInterfaceIPs, checkLink, checkRoutes, containerInterface, ipsOfInterface } from '../shared/validate.js';
 import { createVeth, deleteContainerLink } from '../shared/veth.js';
-import { gcIpMasq, loadIpMasq, requireNft, setupIpMasq, teardownIpMasq } from '../shared/ipmasq.js';
+import { applyIpMasq, collectIpMasq, loadIpMasq, removeIpMasq } from '../shared/ipmasq.js';
 import { gcValidAttachments } from '../shared/attachments.js';
-import type { IpMasqSettings, NftOpener } from '../shared/ipmasq.js';
+import type { IpMasqDeps, IpMasqSettings, MasqOwner } from '../shared/ipmasq.js';
 
 export interface PtpConfig {
   mtu: number | undefined;
@@ -31,11 +31,14 @@ export function loadPtpConfig(netconf: NetConf): PtpConfig {
   return { mtu: readMtu(o), ipMasq: loadIpMasq(o) };
 }
 
-export interface PtpDeps {
+/** Injected kernel access; the defaults reach our own (the host) namespace. */
+export interface PtpDeps extends IpMasqDeps {
   open?: RtOpener;
   ipam?: IpamContext;
-  /** nftables access for ipMasq. */
-  nft?: NftOpener;
+}
+
+function owner(a: CmdArgs): MasqOwner {
+  return { network: a.netconf.name, ifName: a.ifName, containerId: a.containerId };
 }
 
 /** The container's routes for one address: subnet route replaced by gateway host route + subnet via gateway. */
@@ -92,7 +95,6 @@ async function add(a: CmdArgs, deps: PtpDeps): Promise<Result> {
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'ipam.type: ptp needs an IPAM plugin');
   }
   const open = deps.open ?? defaultOpener;
-  const nft = conf.ipMasq.enabled ? requireNft(deps.nft) : undefined;
   const ipamResult = await ipamAdd(a, deps.ipam);
   let hostVeth: string | undefined;
   let host: RtNetlink | undefined;
@@ -128,9 +130,7 @@ async function add(a: CmdArgs, deps: PtpDeps): Promise<Result> {
       return r;
     });
 
-    if (nft !== undefined) {
-      await setupIpMasq(nft, ips.map((ip) => ip.address), { network: a.netconf.name, ifName: a.ifName, containerId: a.containerId });
-    }
+    if (conf.ipMasq.enabled) await applyIpMasq(conf.ipMasq, deps, ips.map((ip) => ip.address), owner(a));
     const dns = dnsOverride(a.netconf);
     if (dns !== undefined) result.dns = dns;
     return result;
@@ -152,11 +152,8 @@ async function del(a: CmdArgs, deps: PtpDeps): Promise<void> {
     const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
     if (cont !== undefined) await using(cont, (rt) => deleteContainerLink(rt, a.ifName));
   }
-  // Masquerade rules are found by their owner, so they go even when the namespace is gone. Without
-  // nftables access ADD could not have made any.
-  if (conf.ipMasq.enabled && deps.nft !== undefined) {
-    await teardownIpMasq(deps.nft, { network: a.netconf.name, ifName: a.ifName, containerId: a.containerId });
-  }
+  // Masquerade rules are found by their owner, so they go even when the namespace is gone.
+  if (conf.ipMasq.enabled) await removeIpMasq(conf.ipMasq, deps, owner(a));
 }
 
 async function check(a: CmdArgs, deps: PtpDeps): Promise<void> {
@@ -190,7 +187,7 @@ export function ptpPlugin(deps: PtpDeps = {}): PluginFuncs {
     async gc(a) {
       const conf = loadPtpConfig(a.netconf);
       if (ipamType(a.netconf) !== '') await ipamGc(a, deps.ipam);
-      if (conf.ipMasq.enabled && deps.nft !== undefined) await gcIpMasq(deps.nft, a.netconf.name, gcValidAttachments(a.netconf));
+      if (conf.ipMasq.enabled) await collectIpMasq(conf.ipMasq, deps, a.netconf.name, gcValidAttachments(a.netconf));
     },
     async status(a) {
       if (ipamType(a.netconf) !== '') await ipamStatus(a, deps.ipam);

@@ -1,16 +1,18 @@
-// Floor 3 (plugins/shared): ipMasq for bridge and ptp in nftables, programmed over netlink (no nft or
-// iptables exec). Layout and naming follow the reference's nftables backend so both can share one
+// Floor 3 (plugins/shared): ipMasq for bridge and ptp. The default backend is nftables, programmed
+// over netlink (no nft exec), with the reference's nftables layout and naming so both can share one
 // host: table `inet cni_plugins_masquerade`, a `postrouting` nat base chain that skips multicast and
 // jumps to `masq_checks`, and in `masq_checks` one rule per address
 //   ip saddr <addr> ip daddr != <subnet> masquerade comment "<net hash>-<attachment hash>, net: …"
 // Rules are found again by their comment prefix, so DEL and GC need no address and no namespace.
+// `ipMasqBackend: "iptables"` goes to ipmasq-iptables.ts (loaded only then).
 import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
-import { NftBatch, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
+import { NETLINK_NETFILTER, NftBatch, SocketTransport, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
 import type { NetlinkTransport } from '@tscni/netlink';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ipam';
 import type { GoObject } from './conf.js';
+import type { CommandRunner } from './iptables-restore.js';
 import { resultNet } from './iface.js';
 import { kernelError } from './kernel.js';
 
@@ -23,8 +25,22 @@ const COMMENT_MAX = 128;
 /** Opens a NETLINK_NETFILTER transport in the host namespace. */
 export type NftOpener = () => NetlinkTransport;
 
+/** NETLINK_NETFILTER in this process's namespace: the host's, for a plugin a runtime executes. */
+export const defaultNftOpener: NftOpener = () => SocketTransport.open(NETLINK_NETFILTER);
+
+export type IpMasqBackend = 'nftables' | 'iptables';
+
 export interface IpMasqSettings {
   enabled: boolean;
+  backend: IpMasqBackend;
+}
+
+/** How ipMasq reaches the host's packet filter; tests aim these at another namespace. */
+export interface IpMasqDeps {
+  /** nftables access (default: NETLINK_NETFILTER in our namespace). */
+  nft?: NftOpener;
+  /** Runs iptables-save/iptables-restore for the iptables backend (default: spawn, found on PATH). */
+  iptables?: CommandRunner;
 }
 
 /** The attachment a rule belongs to. */
@@ -35,19 +51,15 @@ export interface MasqOwner {
 }
 
 /**
- * `ipMasq` and `ipMasqBackend`. tscni programs nftables itself, so the only backend is "nftables"
- * (the default); "iptables" would need the iptables binary and is refused with code 2 naming the key.
+ * `ipMasq` and `ipMasqBackend` ("nftables" or "iptables"). Unset means nftables: tscni programs it
+ * over netlink without any binary, where the reference prefers iptables when the binary exists.
  */
 export function loadIpMasq(o: GoObject): IpMasqSettings {
   const enabled = o.bool('ipMasq');
   const backend = o.string('ipMasqBackend');
-  if (backend !== undefined && backend !== '' && backend !== 'nftables') {
-    if (backend === 'iptables') {
-      throw new CniError(ErrorCode.UnsupportedField, `${o.field('ipMasqBackend')}: "iptables" is not supported (tscni programs nftables over netlink); use "nftables"`);
-    }
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `${o.field('ipMasqBackend')}: unknown ipmasq backend ${JSON.stringify(backend)}`);
-  }
-  return { enabled };
+  if (backend === undefined || backend === '' || backend === 'nftables') return { enabled, backend: 'nftables' };
+  if (backend === 'iptables') return { enabled, backend: 'iptables' };
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `${o.field('ipMasqBackend')}: unknown ipmasq backend ${JSON.stringify(backend)}`);
 }
 
 function hash16(s: string): string {
@@ -148,14 +160,23 @@ export async function gcIpMasq(open: NftOpener, network: string, valid: readonly
   });
 }
 
-/**
- * The nftables opener ADD needs when ipMasq is on. Executables have none yet: @tscni/netlink opens
- * NETLINK_NETFILTER sockets only with an explicit addon handle, which plugins may not import. Until
- * it can, ipMasq is refused up front with code 2 instead of failing after the interface was made.
- */
-export function requireNft(open: NftOpener | undefined): NftOpener {
-  if (open === undefined) {
-    throw new CniError(ErrorCode.UnsupportedField, 'ipMasq: true is not available in this build (no nftables access from @tscni/netlink)');
-  }
-  return open;
+/** ipMasq for the attachment's addresses (result CIDRs) in the configured backend. */
+export async function applyIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, addresses: readonly string[], owner: MasqOwner): Promise<void> {
+  if (settings.backend === 'nftables') return setupIpMasq(deps.nft ?? defaultNftOpener, addresses, owner);
+  const ipt = await import('./ipmasq-iptables.js');
+  return ipt.setupIpMasqIptables(deps.iptables ?? ipt.searchPathRunner(), addresses, owner);
+}
+
+/** Removes the attachment's ipMasq rules from the configured backend (found by owner, not address). */
+export async function removeIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, owner: MasqOwner): Promise<void> {
+  if (settings.backend === 'nftables') return teardownIpMasq(deps.nft ?? defaultNftOpener, owner);
+  const ipt = await import('./ipmasq-iptables.js');
+  return ipt.teardownIpMasqIptables(deps.iptables ?? ipt.searchPathRunner(), owner);
+}
+
+/** GC: removes the network's ipMasq rules of attachments not in `valid`, in the configured backend. */
+export async function collectIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, network: string, valid: readonly GCAttachment[]): Promise<void> {
+  if (settings.backend === 'nftables') return gcIpMasq(deps.nft ?? defaultNftOpener, network, valid);
+  const ipt = await import('./ipmasq-iptables.js');
+  return ipt.gcIpMasqIptables(deps.iptables ?? ipt.searchPathRunner(), network, valid);
 }

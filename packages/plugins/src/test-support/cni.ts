@@ -2,7 +2,7 @@
 // directory and run them the way a container runtime does: exec with only the CNI variables in the
 // environment (no PATH), the network configuration on stdin.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,4 +87,30 @@ export function saveForwarding(): () => void {
   return () => {
     for (const [k, v] of saved) if (readFileSync(k, 'utf8').trim() !== v) writeFileSync(k, v);
   };
+}
+
+/** `ip` by absolute path: the runtime-like environment given to plugins has no PATH. */
+const IP_BIN = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip';
+
+/**
+ * Execs `<binDir>/<type>` inside the named namespace `hostNetns` (`ip netns exec`), which then stands
+ * in for the host: everything the plugin does "on the host" (bridge, nftables, iptables) happens
+ * there, while the environment is still only the CNI variables (plus `extraEnv`, e.g. PATH for a
+ * Go plugin that execs iptables).
+ */
+export function runPluginIn(hostNetns: string, binDir: string, type: string, env: CniEnv, conf: unknown, extraEnv: Record<string, string> = {}): PluginRun {
+  const vars: Record<string, string> = { CNI_COMMAND: env.command, CNI_PATH: env.path, ...extraEnv };
+  if (env.containerId !== undefined) vars['CNI_CONTAINERID'] = env.containerId;
+  if (env.netns !== undefined) vars['CNI_NETNS'] = env.netns;
+  if (env.ifName !== undefined) vars['CNI_IFNAME'] = env.ifName;
+  if (env.args !== undefined) vars['CNI_ARGS'] = env.args;
+  const r = spawnSync(IP_BIN, ['netns', 'exec', hostNetns, join(binDir, type)], { env: vars, input: JSON.stringify(conf), encoding: 'utf8', timeout: 30_000 });
+  if (r.error) throw r.error;
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
 }

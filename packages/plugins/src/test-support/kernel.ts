@@ -1,6 +1,6 @@
 // Test support for the plugins' *.kernel.test.ts (not built, not exported): unique names per run,
 // throw-away namespaces made through @tscni/netlink, and `ip -j` as the independent witness.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createNetns, deleteNetns, netnsPath } from '@tscni/netlink';
 
@@ -126,4 +126,32 @@ export function ping(ns: TestNetns, address: string): boolean {
   const v6 = address.includes(':');
   const r = spawnSync('ip', ['netns', 'exec', ns.name, 'ping', ...(v6 ? ['-6'] : []), '-c', '1', '-W', '2', address], { encoding: 'utf8' });
   return r.status === 0;
+}
+
+/**
+ * The source address a TCP listener in `server` sees when `client` connects to `address:port`, or
+ * undefined when no connection arrives (e.g. replies cannot route back). Both ends are Node
+ * processes started with `ip netns exec`.
+ */
+export async function tcpSourceSeen(server: TestNetns, client: TestNetns, address: string, port: number): Promise<string | undefined> {
+  const serverJs = `const s=require('net').createServer(c=>{process.stdout.write('from '+c.remoteAddress+'\\n');c.end();s.close();});s.listen(${port},'0.0.0.0',()=>process.stdout.write('ready\\n'));setTimeout(()=>process.exit(2),8000);`;
+  const child = spawn('ip', ['netns', 'exec', server.name, process.execPath, '-e', serverJs], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  const lines = new Promise<void>((resolve) => {
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('ready\n')) resolve();
+    });
+    child.on('close', () => resolve());
+  });
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  try {
+    await lines;
+    const clientJs = `const c=require('net').connect(${port},${JSON.stringify(address)});c.on('connect',()=>c.end());c.on('error',()=>process.exit(1));setTimeout(()=>process.exit(3),3000);`;
+    spawnSync('ip', ['netns', 'exec', client.name, process.execPath, '-e', clientJs], { stdio: 'ignore', timeout: 10_000 });
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+  } finally {
+    child.kill();
+  }
+  return /from (\S+)/.exec(out)?.[1];
 }

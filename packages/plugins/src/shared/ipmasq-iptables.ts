@@ -1,0 +1,180 @@
+// Floor 3 (plugins/shared): ipMasq with `ipMasqBackend: "iptables"`, in the reference's iptables
+// layout (pkg/ip SetupIPMasq): per attachment a nat chain `CNI-<sha512(network+containerID)[:24]>`
+// holding `-d <subnet> -j ACCEPT` and `! -d <multicast> -j MASQUERADE`, entered from POSTROUTING by
+// `-s <address> -j CNI-…`, every rule commented `name: "<network>" id: "<containerID>"`. Each
+// operation reads the nat table once (iptables-save) and writes all its changes in ONE
+// `iptables-restore --noflush` per IP version, where the reference execs iptables per rule.
+import { accessSync, constants } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { GCAttachment } from '@tscni/spec';
+import { formatCIDR, formatIP, maskedNet } from '@tscni/ipam';
+import { resultNet } from './iface.js';
+import {
+  formatRuleLine,
+  iptablesToolError,
+  parseSave,
+  restoreCommand,
+  restoreTable,
+  ruleOption,
+  ruleTarget,
+  sameSpec,
+  saveCommand,
+  spawnRunner,
+} from './iptables-restore.js';
+import type { CommandRunner, IptVersion, SavedTable } from './iptables-restore.js';
+import type { MasqOwner } from './ipmasq.js';
+
+const TABLE = 'nat';
+const POSTROUTING = 'POSTROUTING';
+const MULTICAST: Readonly<Record<IptVersion, string>> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
+/** Another writer may change the nat table between our read and our write; then read again. */
+const ATTEMPTS = 3;
+
+/** The reference's utils.FormatChainName: "CNI-" + sha512(name+id) in hex, 28 characters in all. */
+export function ipMasqChainName(network: string, containerId: string): string {
+  return `CNI-${createHash('sha512').update(network + containerId).digest('hex').slice(0, 24)}`;
+}
+
+/** The reference's utils.FormatComment: `name: "<network>" id: "<containerID>"`. */
+export function ipMasqComment(network: string, containerId: string): string {
+  return `name: ${JSON.stringify(network)} id: ${JSON.stringify(containerId)}`;
+}
+
+/** Where a plugin without PATH in its environment (runtimes often pass only CNI_*) looks for iptables. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The absolute path of `cmd` on PATH (or the usual sbin/bin directories), else `cmd` unchanged. */
+export function findCommand(cmd: string, path: string | undefined = process.env['PATH']): string {
+  if (isAbsolute(cmd)) return cmd;
+  for (const dir of (path === undefined || path === '' ? DEFAULT_PATH : path).split(':')) {
+    if (dir === '') continue;
+    const candidate = join(dir, cmd);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return cmd;
+}
+
+/** A runner that resolves the command itself, so a plugin exec'd without PATH still finds iptables. */
+export function searchPathRunner(run: CommandRunner = spawnRunner): CommandRunner {
+  return (cmd, args, input) => run(findCommand(cmd), args, input);
+}
+
+interface Rule {
+  chain: string;
+  spec: string[];
+}
+
+/** The rules of one address, as iptables-save prints them (so they compare with what is there). */
+function addressRules(address: string, chain: string, comment: string): { version: IptVersion; rules: Rule[] } {
+  const net = resultNet(address);
+  const version: IptVersion = net.ip.family;
+  const host = `${formatIP(net.ip)}/${version === 4 ? 32 : 128}`;
+  const c = ['-m', 'comment', '--comment', comment];
+  return {
+    version,
+    rules: [
+      { chain, spec: ['-d', formatCIDR(maskedNet(net)), ...c, '-j', 'ACCEPT'] },
+      { chain, spec: ['!', '-d', MULTICAST[version], ...c, '-j', 'MASQUERADE'] },
+      { chain: POSTROUTING, spec: ['-s', host, ...c, '-j', chain] },
+    ],
+  };
+}
+
+function hasRule(t: SavedTable, r: Rule): boolean {
+  return t.rules.some((s) => s.chain === r.chain && sameSpec(s.spec, r.spec));
+}
+
+/**
+ * Reads the nat table of one IP version, asks `plan` for the restore lines, applies them in one
+ * iptables-restore; when that fails because the table changed meanwhile, reads and plans again.
+ * With `absentOk`, a missing iptables-save means that IP version has nothing to change.
+ */
+async function transact(run: CommandRunner, v: IptVersion, plan: (t: SavedTable) => string[], absentOk = false): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const saved = await run(saveCommand(v), ['-t', TABLE]);
+    if (saved.code !== 0) {
+      if (absentOk && saved.error?.code === 'ENOENT') return;
+      throw iptablesToolError(`${saveCommand(v)} -t ${TABLE}`, saved);
+    }
+    const lines = plan(parseSave(saved.stdout, TABLE));
+    if (lines.length === 0) return;
+    const r = await restoreTable(run, v, TABLE, lines);
+    if (r.code === 0) return;
+    if (attempt >= ATTEMPTS) throw iptablesToolError(`${restoreCommand(v)} --noflush`, r);
+  }
+}
+
+/** Adds the attachment's chain and rules; rules already there (a repeated ADD) are not added twice. */
+export async function setupIpMasqIptables(run: CommandRunner, addresses: readonly string[], owner: MasqOwner): Promise<void> {
+  const chain = ipMasqChainName(owner.network, owner.containerId);
+  const comment = ipMasqComment(owner.network, owner.containerId);
+  const byVersion = new Map<IptVersion, Rule[]>();
+  for (const a of addresses) {
+    const { version, rules } = addressRules(a, chain, comment);
+    byVersion.set(version, [...(byVersion.get(version) ?? []), ...rules]);
+  }
+  for (const [v, rules] of byVersion) {
+    await transact(run, v, (t) => {
+      // Declaring an existing chain in --noflush mode would flush it: only a missing one is declared.
+      const lines = t.chains.has(chain) ? [] : [`:${chain} - [0:0]`];
+      const added: Rule[] = [];
+      for (const r of rules) {
+        if (hasRule(t, r) || added.some((x) => x.chain === r.chain && sameSpec(x.spec, r.spec))) continue;
+        added.push(r);
+        lines.push(formatRuleLine('-A', r.chain, r.spec));
+      }
+      return lines;
+    });
+  }
+}
+
+/** Restore lines removing chains and the POSTROUTING jumps into them. */
+function removal(t: SavedTable, chains: ReadonlySet<string>): string[] {
+  const lines: string[] = [];
+  for (const r of t.rules) {
+    const target = ruleTarget(r.spec);
+    if (r.chain === POSTROUTING && target !== undefined && chains.has(target)) lines.push(formatRuleLine('-D', r.chain, r.spec));
+  }
+  for (const c of chains) {
+    if (t.chains.has(c)) lines.push(`-F ${c}`, `-X ${c}`);
+  }
+  return lines;
+}
+
+/**
+ * Removes the attachment's chain and its POSTROUTING jumps in both IP versions. Found by name, so
+ * no address (and no namespace) is needed; an IP version whose tools are missing has nothing to remove.
+ */
+export async function teardownIpMasqIptables(run: CommandRunner, owner: MasqOwner): Promise<void> {
+  const chain = ipMasqChainName(owner.network, owner.containerId);
+  for (const v of [4, 6] as const) await transact(run, v, (t) => removal(t, new Set([chain])), true);
+}
+
+/** GC: removes the network's chains whose container is not among `valid` (the chains ignore ifname). */
+export async function gcIpMasqIptables(run: CommandRunner, network: string, valid: readonly GCAttachment[]): Promise<void> {
+  const keep = new Set(valid.map((a) => ipMasqComment(network, a.containerID)));
+  const prefix = `name: ${JSON.stringify(network)} id: `;
+  for (const v of [4, 6] as const) {
+    await transact(
+      run,
+      v,
+      (t) => {
+        const stale = new Set<string>();
+        for (const r of t.rules) {
+          const comment = ruleOption(r.spec, '--comment');
+          const target = ruleTarget(r.spec);
+          if (r.chain !== POSTROUTING || comment === undefined || target === undefined || !target.startsWith('CNI-')) continue;
+          if (comment.startsWith(prefix) && !keep.has(comment)) stale.add(target);
+        }
+        return removal(t, stale);
+      },
+      true,
+    );
+  }
+}
