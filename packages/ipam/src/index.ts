@@ -56,3 +56,15 @@ export type { StoreFactory } from './host-local/plugin.js';
 // static
 export { loadStaticConfig, staticAdd, staticCheck, staticPlugin } from './static/plugin.js';
 export type { StaticAddress, StaticConfig } from './static/plugin.js';
+
+// dhcp
+export { DEFAULT_SOCKET_PATH as DHCP_DEFAULT_SOCKET_PATH, loadDhcpConfig } from './dhcp/config.js';
+export type { DhcpConfig } from './dhcp/config.js';
+export { dhcpAdd, dhcpCheck, dhcpDel, dhcpGc, dhcpPlugin, dhcpStatus, resultFromLease } from './dhcp/plugin.js';
+export type { DhcpPluginOptions } from './dhcp/plugin.js';
+export { DhcpDaemon } from './dhcp/daemon.js';
+export type { DaemonSettings as DhcpDaemonSettings } from './dhcp/daemon.js';
+export { parseDaemonFlags as parseDhcpDaemonFlags, startDaemon as startDhcpDaemon } from './dhcp/daemon-main.js';
+export type { DaemonFlags as DhcpDaemonFlags, RunningDaemon as RunningDhcpDaemon } from './dhcp/daemon-main.js';
+export type { LeaseInfo as DhcpLeaseInfo } from './dhcp/client.js';
+export type { WireLease as DhcpWireLease } from './dhcp/protocol.js';
