@@ -70,7 +70,8 @@ while (1) {
     while (length $buf >= 4) {
       my $len = unpack('N', $buf); last if length $buf < 4 + $len;
       my $f = substr($buf, 4, $len); substr($buf, 0, 4 + $len) = '';
-      my $to = pack_sockaddr_in(unpack('n', substr($f, 5, 2)), substr($f, 1, 4));
+      my $dport = unpack('n', substr($f, 5, 2)); my $daddr = substr($f, 1, 4);
+      my $to = pack_sockaddr_in($dport, $daddr);
       if (defined send($s, substr($f, 7), 0, $to)) { out('A', '') } else { out('E', errname() . " $!") }
     }
   }

@@ -59,7 +59,8 @@ export interface LeaseInfo {
 export type ClientEvent =
   | { type: 'bound'; lease: LeaseInfo; previous: ClientState }
   | { type: 'lost'; reason: string }
-  | { type: 'send-failed'; error: unknown; state: ClientState };
+  | { type: 'send-failed'; error: unknown; state: ClientState }
+  | { type: 'stopped'; reason: string | undefined };
 
 export interface ClientOptions {
   /** Hardware address (6 bytes for Ethernet). */
@@ -163,8 +164,9 @@ export class DhcpClient {
   }
 
   /**
-   * Starts and waits for the first ACK. On timeout the client is stopped and the promise rejects;
-   * a later loss of the lease does not affect an already resolved promise.
+   * Starts and waits for the first ACK. On timeout the client is stopped and the promise rejects,
+   * as it does when the client is stopped meanwhile; a later loss of the lease does not affect an
+   * already resolved promise.
    */
   acquire(timeoutMs: number): Promise<LeaseInfo> {
     return new Promise((resolve, reject) => {
@@ -174,19 +176,26 @@ export class DhcpClient {
         reject(new Error(`no DHCP lease within ${timeoutMs / 1000}s`));
       });
       const off = this.on((e) => {
-        if (e.type !== 'bound') return;
-        off();
-        timer.cancel();
-        resolve(e.lease);
+        if (e.type === 'bound') {
+          off();
+          timer.cancel();
+          resolve(e.lease);
+        } else if (e.type === 'stopped') {
+          off();
+          timer.cancel();
+          reject(new Error(`stopped before a lease was granted${e.reason === undefined ? '' : `: ${e.reason}`}`));
+        }
       });
       this.start();
     });
   }
 
   /** Stops all timers; the client ignores everything from now on. */
-  stop(): void {
+  stop(reason?: string): void {
+    if (this.currentState === 'stopped') return;
     this.clearTimers();
     this.currentState = 'stopped';
+    this.emit({ type: 'stopped', reason });
   }
 
   /** DHCPRELEASE to the server (RFC 2131 §4.4.6), then stop. Without a lease it only stops. */
@@ -405,7 +414,7 @@ export class DhcpClient {
   private transmit(m: DhcpMessage, to: string): void {
     const state = this.currentState;
     this.transport.send(encodeMessage(m), { address: to, port: DHCP_SERVER_PORT }).catch((error: unknown) => {
-      this.emit({ type: 'send-failed', error, state });
+      if (this.currentState !== 'stopped') this.emit({ type: 'send-failed', error, state });
     });
   }
 

@@ -178,8 +178,10 @@ export class DhcpDaemon {
     const timeoutMs = this.settings.timeoutMs ?? 10_000;
     try {
       await client.acquire(timeoutMs);
-    } catch {
+    } catch (err) {
+      const stopped = client.state === 'stopped' && this.leases.get(req.key) !== e;
       this.drop(e, undefined);
+      if (stopped) throw new CniError(ErrorCode.Internal, `dhcp: no DHCP lease for ${req.key} on ${req.ifName}`, err instanceof Error ? err.message : String(err));
       throw new CniError(ErrorCode.Internal, `dhcp: no DHCP lease for ${req.key} on ${req.ifName} within ${timeoutMs / 1000}s`, 'no DHCPOFFER/DHCPACK from any server');
     }
     this.watch(e, path);
@@ -211,7 +213,7 @@ export class DhcpDaemon {
     if (this.leases.get(e.key) === e) this.leases.delete(e.key);
     e.watch?.cancel();
     e.reacquire?.cancel();
-    e.client.stop();
+    e.client.stop(reason);
     e.channel.transport.close();
     if (reason !== undefined) this.log(`${e.key}: stopped maintaining the lease: ${reason}`);
   }
@@ -237,6 +239,8 @@ export class DhcpDaemon {
         } else {
           this.log(`${e.key}: send failed while ${ev.state}: ${ev.error instanceof Error ? ev.error.message : String(ev.error)}`);
         }
+        return;
+      case 'stopped':
         return;
     }
   }
