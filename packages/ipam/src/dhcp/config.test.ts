@@ -24,7 +24,7 @@ describe('loadDhcpConfig', () => {
     expect(c.socketPath).toBe(DEFAULT_SOCKET_PATH);
     expect(c.priority).toBe(0);
     expect(c.requestList).toEqual([...DEFAULT_REQUEST]);
-    expect(c.provide.map(([code, v]) => [code, text(v)])).toEqual([[61, 'ctr1/dnet/eth0']]);
+    expect(c.provide.map(([code, v]) => [code, [...v]])).toEqual([[61, [0, ...new TextEncoder().encode('ctr1/dnet/eth0')]]]);
   });
 
   it('reads request (names or codes, skipDefault), provide with fromArg, priority and daemonSocketPath', () => {

@@ -118,9 +118,11 @@ export function loadDhcpConfig(netconf: NetConf, cniArgs: string, containerId: s
     if (at >= 0) provide.splice(at, 1);
     provide.push([code, textOption(value)]);
   });
-  // The client identifier defaults to the lease key, as the reference's daemon does.
+  // The client identifier defaults to the lease key behind type byte 0 (RFC 2132 §9.14: not a
+  // hardware address), byte for byte what the reference's daemon sends, so server-side
+  // reservations keyed by client id carry over.
   if (!provide.some(([c]) => c === Opt.ClientId)) {
-    provide.unshift([Opt.ClientId, textOption(leaseKey(containerId, netconf.name, ifName))]);
+    provide.unshift([Opt.ClientId, Uint8Array.from([0, ...textOption(leaseKey(containerId, netconf.name, ifName))])]);
   }
 
   return {

@@ -59,7 +59,7 @@ class FakeServer {
 
   private answer(m: DhcpMessage): Uint8Array | undefined {
     if (this.silent) return undefined;
-    const id = decodeText(getOption(m, Opt.ClientId)) ?? '';
+    const id = Buffer.from(getOption(m, Opt.ClientId) ?? []).toString('hex');
     const type = messageType(m);
     if (type === MessageType.Release) {
       this.released.push(m.ciaddr);
@@ -148,7 +148,7 @@ describe('dhcp plugin <-> daemon over the unix socket', () => {
       dns: { nameservers: ['10.251.0.53'], domain: 'example.test' },
     });
     const discover = server.seen[0]!;
-    expect(decodeText(getOption(discover, Opt.ClientId))).toBe('c1/dnet/eth0');
+    expect(Buffer.from(getOption(discover, Opt.ClientId)!).toString('latin1')).toBe('\0c1/dnet/eth0');
     expect(decodeText(getOption(discover, Opt.HostName))).toBe('web-0');
     expect(running!.daemon.keys).toEqual(['c1/dnet/eth0']);
   });
@@ -323,7 +323,7 @@ describe('resultFromLease', () => {
     staticRoutes: [{ dst: '10.0.0.9/32', gw: '192.168.5.3' }],
     state: 'bound',
   };
-  it('option 33 routes plus a default route via the first router, no DNS when none was given', () => {
+  it('option 33 routes plus a default route via the first router, empty DNS when none was given', () => {
     expect(resultFromLease(lease, 0)).toEqual({
       cniVersion: '1.1.0',
       ips: [{ address: '192.168.5.20/24', gateway: '192.168.5.1' }],
@@ -331,6 +331,7 @@ describe('resultFromLease', () => {
         { dst: '10.0.0.9/32', gw: '192.168.5.3' },
         { dst: '0.0.0.0/0', gw: '192.168.5.1' },
       ],
+      dns: {},
     });
   });
   it('option 121 replaces routers and option 33 for routes; on-link routes have no gw', () => {
@@ -345,7 +346,7 @@ describe('resultFromLease', () => {
     expect(encodeClasslessRoutes(classless).length).toBe(3 + 4 + 4 + 4);
   });
   it('no router: no gateway and no default route', () => {
-    expect(resultFromLease({ ...lease, routers: [], staticRoutes: [] }, 0)).toEqual({ cniVersion: '1.1.0', ips: [{ address: '192.168.5.20/24' }], routes: [] });
+    expect(resultFromLease({ ...lease, routers: [], staticRoutes: [] }, 0)).toEqual({ cniVersion: '1.1.0', ips: [{ address: '192.168.5.20/24' }], routes: [], dns: {} });
   });
 });
 

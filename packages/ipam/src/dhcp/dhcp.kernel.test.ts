@@ -92,13 +92,14 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
     ip('-n', client(), 'link', 'set', clientIf(), 'up');
     ip('-n', server(), 'link', 'set', `${tag}b`, 'up');
     ip('-n', server(), 'addr', 'add', `${subnet}.1/24`, 'dev', `${tag}b`);
+    // `ip netns exec` execs dnsmasq, so the child's pid is dnsmasq's own.
     dnsmasq = spawn(
       'ip',
       [
         'netns', 'exec', server(), 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--no-ping', '--bind-interfaces',
         `--interface=${tag}b`, `--dhcp-range=${subnet}.10,${subnet}.50,255.255.255.0,2m`,
         '--dhcp-option=option:T1,4', '--dhcp-option=option:T2,8', `--dhcp-option=option:dns-server,${subnet}.53`,
-        `--dhcp-leasefile=${leaseFile()}`, '--log-dhcp', `--log-facility=${join(work, 'dnsmasq.log')}`, `--pid-file=${join(work, 'dnsmasq.pid')}`,
+        `--dhcp-leasefile=${leaseFile()}`, '--log-dhcp', `--log-facility=${join(work, 'dnsmasq.log')}`,
       ],
       { stdio: 'ignore' },
     );
@@ -119,9 +120,6 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
       p.kill('SIGTERM');
       await Promise.race([gone, sleep(3000)]);
     }
-    // dnsmasq runs under `ip netns exec`: end it by its own pid too.
-    const pidFile = join(work, 'dnsmasq.pid');
-    if (existsSync(pidFile)) spawnSync('kill', [readFileSync(pidFile, 'utf8').trim()]);
     spawnSync('ip', ['netns', 'del', client()]);
     spawnSync('ip', ['netns', 'del', server()]);
     rmSync(work, { recursive: true, force: true });
@@ -142,7 +140,8 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
 
     // dnsmasq's lease file: expiry, MAC, address, host name, client id (hex of ctr/net/ifname).
     const addr = address.split('/')[0]!;
-    const clientIdHex = Buffer.from(`ctr-dhcp/dhcpnet/${clientIf()}`).toString('hex').match(/../g)!.join(':');
+    // Type 0 (not a hardware address) then the text, as the reference's daemon sends it.
+    const clientIdHex = `00:${Buffer.from(`ctr-dhcp/dhcpnet/${clientIf()}`).toString('hex').match(/../g)!.join(':')}`;
     const mac = ip('-n', client(), '-j', 'link', 'show', clientIf());
     const line = leases().split('\n').find((l) => l.includes(` ${addr} `));
     expect(line).toBeDefined();

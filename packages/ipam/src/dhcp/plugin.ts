@@ -29,7 +29,8 @@ function call(conf: DhcpConfig, req: DaemonRequest, o: DhcpPluginOptions) {
 /**
  * The CNI result for a lease: the address with the first router as gateway; routes from option 121
  * when present (RFC 3442 §3: it supersedes options 3 and 33), else option 33 plus a default route
- * via the first router; `priority` as every route's metric; DNS from options 6 and 15.
+ * via the first router; `priority` as every route's metric; DNS from options 6 and 15 (the
+ * reference leaves `dns` empty).
  */
 export function resultFromLease(lease: WireLease, priority: number): Result {
   const gateway = lease.routers[0];
@@ -44,12 +45,11 @@ export function resultFromLease(lease: WireLease, priority: number): Result {
     if (priority !== 0) route.priority = priority;
     return route;
   });
-  const result: Result = { cniVersion: CURRENT_VERSION, ips: ip, routes };
+  // Like the reference, `dns` is always there, empty when the server sent neither option.
   const dns: DNS = {};
   if (lease.dnsServers.length > 0) dns.nameservers = lease.dnsServers;
   if (lease.domainName !== undefined) dns.domain = lease.domainName;
-  if (Object.keys(dns).length > 0) result.dns = dns;
-  return result;
+  return { cniVersion: CURRENT_VERSION, ips: ip, routes, dns };
 }
 
 export async function dhcpAdd(args: CmdArgs, o: DhcpPluginOptions = {}): Promise<Result> {
