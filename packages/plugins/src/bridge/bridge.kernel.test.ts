@@ -35,7 +35,8 @@ beforeEach(() => {
 });
 afterEach(() => {
   pool.cleanup();
-  // The bridge is shared by design and outlives DEL; the test removes it.
+  // The bridge (and a VLAN gateway interface) is shared by design and outlives DEL; the test removes it.
+  ipQuiet(null, 'link', 'del', `${bridge}.100`);
   ipQuiet(null, 'link', 'del', bridge);
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -252,8 +253,7 @@ describe('bridge', () => {
       [{ vlanTrunk: [{ minID: 10 }] }, 7, 'vlanTrunk[0]: minID and maxID should be configured simultaneously, maxID is missing'],
       [{ mtu: 'big' }, 7, 'mtu: must be a number, got string'],
       [{ ipMasq: true, ipMasqBackend: 'pf' }, 7, 'ipMasqBackend: unknown ipmasq backend "pf"'],
-      [{ isGateway: true, vlan: 10 }, 2, 'vlan: a gateway on an access VLAN'],
-      [{ macspoofchk: true }, 2, 'macspoofchk: true is not supported yet'],
+      [{ bridge: 'brlongname12', isGateway: true, vlan: 100 }, 7, 'the VLAN gateway interface name "brlongname12.100" is longer than 15 characters'],
     ];
     for (const [extra, code, msg] of cases) {
       const r = runPlugin(bin, 'bridge', { ...env(ns), command: 'ADD' }, conf(extra, false));
@@ -270,7 +270,7 @@ describe('bridge', () => {
     expect(reserved()).toEqual([]);
   });
 
-  it('puts the port on its access VLAN or trunk (needs bridge VLAN filtering)', (ctx) => {
+  it('puts the port on its access VLAN or trunk, and a VLAN gateway on <bridge>.<vlan> (needs bridge VLAN filtering)', (ctx) => {
     const probe = pool.create();
     const r = spawnSync('ip', ['-n', probe.name, 'link', 'add', 'vf0', 'type', 'bridge', 'vlan_filtering', '1'], { encoding: 'utf8' });
     if (r.status !== 0) ctx.skip(`the kernel has no bridge VLAN filtering: ${r.stderr.trim()}`);
@@ -283,6 +283,22 @@ describe('bridge', () => {
     const trunk = add(ns2, { cniVersion: '1.1.0', name: 'brnet', type: 'bridge', bridge, vlanTrunk: [{ id: 5 }, { minID: 7, maxID: 8 }] }, 'ctr-trunk');
     const tv = JSON.parse(spawnSync('bridge', ['-j', 'vlan', 'show', 'dev', trunk.interfaces[1]?.name ?? ''], { encoding: 'utf8' }).stdout) as Array<{ vlans: Array<{ vlan: number }> }>;
     expect(tv[0]?.vlans.map((v) => v.vlan)).toEqual(expect.arrayContaining([5, 7, 8]));
+
+    // A gateway on the access VLAN: `<bridge>.100`, whose veth peer is a port in VLAN 100.
+    const ns3 = pool.create();
+    const gw = add(ns3, conf({ isGateway: true, vlan: 100, preserveDefaultVlan: false }, false), 'ctr-vgw');
+    const vlanIf = `${bridge}.100`;
+    expect(gw.interfaces[3]).toEqual({ name: vlanIf, mac: link(null, vlanIf)?.address });
+    expect(globalCidrs(null, vlanIf)).toEqual([`${net.prefix4}1/24`]);
+    expect(globalCidrs(null, bridge)).toEqual([]);
+    const gwPort = links(null).find((l) => l.master === bridge && l.ifindex === link(null, vlanIf)?.link_index);
+    const gv = JSON.parse(spawnSync('bridge', ['-j', 'vlan', 'show', 'dev', gwPort?.ifname ?? ''], { encoding: 'utf8' }).stdout) as Array<{ vlans: Array<{ vlan: number; flags?: string[] }> }>;
+    expect(gv[0]?.vlans).toEqual([{ vlan: 100, flags: ['PVID', 'Egress Untagged'] }]);
+    expect(ping(ns3, `${net.prefix4}1`)).toBe(true);
+    // DEL leaves the shared gateway interface in place.
+    expect(runPlugin(bin, 'bridge', { ...env(ns3, 'ctr-vgw'), command: 'DEL' }, conf({ isGateway: true, vlan: 100, preserveDefaultVlan: false }, false)).code).toBe(0);
+    expect(link(null, vlanIf)).toBeDefined();
+    ipQuiet(null, 'link', 'del', vlanIf);
   });
 
   it('speaks older config versions: a 0.4.0 ADD result is a valid 0.4.0 prevResult for CHECK', () => {

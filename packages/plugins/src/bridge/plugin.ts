@@ -15,7 +15,7 @@ import { dnsOverride, requirePrevResult } from '../shared/conf.js';
 import { configureIface } from '../shared/iface.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
 import type { IpamContext } from '../shared/ipam.js';
-import { applyIpMasq, collectIpMasq, removeIpMasq } from '../shared/ipmasq.js';
+import { applyIpMasq, collectIpMasq, defaultNftOpener, removeIpMasq } from '../shared/ipmasq.js';
 import { gcValidAttachments } from '../shared/attachments.js';
 import type { IpMasqDeps, MasqOwner } from '../shared/ipmasq.js';
 import { defaultOpener, isExists, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
@@ -27,6 +27,8 @@ import { createVeth, deleteContainerLink } from '../shared/veth.js';
 import { loadBridgeConfig } from './config.js';
 import type { BridgeConfig } from './config.js';
 import { calcGateways } from './gateway.js';
+import { ensureVlanGateway, setupPort } from './port.js';
+import { checkSpoofCheck, setupSpoofCheck, spoofCheckId, teardownSpoofCheck } from './spoofchk.js';
 
 /** Injected kernel access; `nft` also serves macspoofchk. Defaults reach our own (the host) namespace. */
 export interface BridgeDeps extends IpMasqDeps {
@@ -71,36 +73,6 @@ async function ensureBridge(host: RtNetlink, c: BridgeConfig): Promise<Link> {
     throw kernelError(`failed to set "${c.bridge}" up`, e);
   }
   return br;
-}
-
-/** Port settings of the host veth: master, hairpin, isolation, VLANs. */
-async function setupPort(host: RtNetlink, port: Link, br: Link, c: BridgeConfig): Promise<void> {
-  try {
-    await host.setLink(port.index, { master: br.index });
-  } catch (e) {
-    throw kernelError(`failed to connect "${port.name}" to bridge ${c.bridge}`, e);
-  }
-  try {
-    if (c.hairpinMode || c.portIsolation) {
-      await host.setBridgePort(port.index, {
-        ...(c.hairpinMode ? { hairpin: true } : {}),
-        ...(c.portIsolation ? { isolated: true } : {}),
-      });
-    }
-  } catch (e) {
-    throw kernelError(`failed to set bridge port flags on ${port.name}`, e);
-  }
-  if (c.vlan === 0 && c.vlanTrunk === undefined) return;
-  try {
-    if (!c.preserveDefaultVlan) {
-      const mine = (await host.listBridgeVlans()).find((v) => v.index === port.index);
-      for (const v of mine?.vlans ?? []) await host.deleteBridgeVlan(port.index, { vid: v.vid }, { master: true });
-    }
-    if (c.vlan !== 0) await host.addBridgeVlan(port.index, { vid: c.vlan, pvid: true, untagged: true }, { master: true });
-    for (const vid of c.vlanTrunk ?? []) await host.addBridgeVlan(port.index, { vid }, { master: true });
-  } catch (e) {
-    throw kernelError(`failed to set up VLANs on interface "${port.name}"`, e);
-  }
 }
 
 /**
@@ -155,12 +127,13 @@ function iface(link: Link, sandbox?: string): Interface {
 
 async function add(a: CmdArgs, deps: BridgeDeps): Promise<Result> {
   const c = loadBridgeConfig(a.netconf, a.args);
-  if (c.macspoofchk) throw new CniError(ErrorCode.UnsupportedField, 'macspoofchk: true is not supported yet');
-  if (c.isGateway && c.vlan !== 0 && c.layer3) {
-    // The reference puts the gateway on a `<bridge>.<vlan>` veth in the VLAN; not built yet.
-    throw new CniError(ErrorCode.UnsupportedField, 'vlan: a gateway on an access VLAN (isGateway with vlan) is not supported yet');
+  const vlanGateway = c.isGateway && c.vlan !== 0 && c.layer3 ? `${c.bridge}.${c.vlan}` : undefined;
+  if (vlanGateway !== undefined && vlanGateway.length > 15) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `bridge: the VLAN gateway interface name ${JSON.stringify(vlanGateway)} is longer than 15 characters`);
   }
   const open = deps.open ?? defaultOpener;
+  const nft = deps.nft ?? defaultNftOpener;
+  const spoofId = spoofCheckId(a.containerId, a.ifName);
 
   return using(open(null), async (host) => {
     const br = await ensureBridge(host, c);
@@ -175,9 +148,16 @@ async function add(a: CmdArgs, deps: BridgeDeps): Promise<Result> {
         containerUp: !c.layer3 && !c.disableContainerInterface,
       });
       let ipamDone = false;
+      let spoofDone = false;
+      let vlanIf: Link | undefined;
       try {
         await setupPort(host, pair.host, br, c);
         const result: Result = { cniVersion: CURRENT_VERSION, interfaces: [iface(br), iface(pair.host), iface(pair.container, a.netns)] };
+        if (c.macspoofchk) {
+          if (pair.container.mac === undefined) throw failed(`container interface ${a.ifName} has no MAC address`);
+          spoofDone = true;
+          await setupSpoofCheck(nft, { hostIfName: pair.host.name, mac: pair.container.mac, id: spoofId });
+        }
 
         if (c.layer3) {
           const ipamResult = await ipamAdd(a, deps.ipam);
@@ -200,7 +180,11 @@ async function add(a: CmdArgs, deps: BridgeDeps): Promise<Result> {
 
           if (c.isGateway) {
             for (const [family, list] of gws.byFamily) {
-              for (const gw of list) await ensureBridgeAddr(host, br, family, gw, c.forceAddress);
+              for (const gw of list) {
+                // On an access VLAN the gateway sits on `<bridge>.<vlan>`, a veth whose peer is a port in that VLAN.
+                if (vlanGateway !== undefined) vlanIf ??= await ensureVlanGateway(host, br, c);
+                await ensureBridgeAddr(host, vlanIf ?? br, family, gw, c.forceAddress);
+              }
               if (list.length > 0) enableForwarding([family]);
             }
           }
@@ -214,12 +198,15 @@ async function add(a: CmdArgs, deps: BridgeDeps): Promise<Result> {
         const hostNow = c.disableContainerInterface ? await host.getLink(pair.host.index) : await waitPortUp(host, pair.host.name, deps.portUpRetriesMs ?? PORT_UP_RETRIES_MS);
         const brNow = await host.getLink(br.index);
         result.interfaces = [iface(brNow), iface(hostNow), iface(pair.container, a.netns)];
+        if (vlanIf !== undefined) result.interfaces.push(iface(await host.getLink(vlanIf.index)));
         const dns = dnsOverride(a.netconf);
         if (dns !== undefined) result.dns = dns;
         return result;
       } catch (e) {
-        // Undo this attachment: the veth pair (both ends), then the address reservation.
+        // Undo this attachment: the veth pair (both ends), its MAC filter, the address reservation.
+        // A VLAN gateway interface stays: like the bridge, it is shared by the VLAN's attachments.
         await host.deleteLink(pair.host.index).catch(() => undefined);
+        if (spoofDone) await teardownSpoofCheck(nft, spoofId).catch(() => undefined);
         if (ipamDone) await ipamDel(a, deps.ipam).catch(() => undefined);
         throw e;
       }
@@ -235,6 +222,7 @@ async function del(a: CmdArgs, deps: BridgeDeps): Promise<void> {
   }
   // After the link is gone (reference order since plugins#702), also when the namespace is gone.
   if (c.layer3) await ipamDel(a, deps.ipam);
+  if (c.macspoofchk) await teardownSpoofCheck(deps.nft ?? defaultNftOpener, spoofCheckId(a.containerId, a.ifName));
   if (c.layer3 && c.ipMasq.enabled) await removeIpMasq(c.ipMasq, deps, owner(a));
 }
 
@@ -262,6 +250,7 @@ async function check(a: CmdArgs, deps: BridgeDeps): Promise<void> {
         const l = await host.findLink(candidate.name);
         if (l === undefined || l.kind !== 'veth' || l.link !== contLink.index || contLink.link !== l.index || l.master !== brLink.index) continue;
         await checkLink(host, candidate, 'host', { up: true });
+        if (c.macspoofchk) await checkSpoofCheck(deps.nft ?? defaultNftOpener, spoofCheckId(a.containerId, a.ifName), candidate.name);
         found = true;
         break;
       }
