@@ -270,6 +270,18 @@ describe('DhcpDaemon lease upkeep (fake clock)', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('opens the namespace under -hostprefix', async () => {
+    const opened: string[] = [];
+    const inner = new FakeServer().opener();
+    const daemon = new DhcpDaemon({ openChannel: (path, ifName, h) => (opened.push(path), inner(path, ifName, h)), hostPrefix: dir, log: quiet, clock: new FakeClock() });
+    const p = daemon.handle({ method: 'allocate', key: 'k', containerId: 'c1', netName: 'dnet', ifName: 'eth0', netns: '/netns', options: [] });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await p).toMatchObject({ ok: true });
+    expect(opened).toEqual([netns]);
+    await daemon.close();
+    expect(daemon.keys).toEqual([]);
+  });
+
   it('drops a lease when its helper dies or its link is gone (ENODEV)', async () => {
     const server = new FakeServer();
     const channels: Array<Channel & { handlers?: ChannelHandlers }> = [];

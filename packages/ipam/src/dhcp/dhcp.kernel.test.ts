@@ -104,7 +104,7 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
       { stdio: 'ignore' },
     );
     daemonLog = '';
-    daemon = spawn(join(binDir, 'dhcp'), ['daemon', '-socketpath', socketPath, '-timeout', '15s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    daemon = spawn(join(binDir, 'dhcp'), ['daemon', '-socketpath', socketPath, '-pidfile', join(work, 'dhcp.pid'), '-timeout', '15s'], { stdio: ['ignore', 'ignore', 'pipe'] });
     daemon.stderr!.setEncoding('utf8');
     daemon.stderr!.on('data', (s: string) => {
       daemonLog += s;
@@ -188,6 +188,18 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
     );
     expect(r.stdout.trim()).toBe('EACCES');
     expect(runPlugin('STATUS', { ...conf(), cniVersion: '1.1.0' }).code).toBe(0);
+  });
+
+  it('writes its pidfile and removes it and the socket on SIGTERM; STATUS then answers 50', async () => {
+    const pidFile = join(work, 'dhcp.pid');
+    await until('the pidfile', () => existsSync(pidFile));
+    expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(daemon!.pid));
+    const exited = new Promise<number | null>((r) => daemon!.once('exit', (code) => r(code)));
+    daemon!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(socketPath)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(runPlugin('STATUS', { ...conf(), cniVersion: '1.1.0' }).out).toMatchObject({ code: 50 });
   });
 
   it('ADD fails when the interface does not exist, and keeps nothing', () => {
