@@ -74,3 +74,9 @@ export { loadSbrConfig } from './sbr/config.js';
 export type { SbrConfig } from './sbr/config.js';
 export { VRF_VERSIONS, loadVrfConfig, vrfPlugin } from './vrf/plugin.js';
 export type { VrfConfig, VrfOptions } from './vrf/plugin.js';
+
+// portmap (chained)
+export { portmapPlugin } from './portmap/plugin.js';
+export type { PortmapDeps } from './portmap/plugin.js';
+export { parseConfig as loadPortmapConfig } from './portmap/config.js';
+export type { PortmapConfig } from './portmap/config.js';

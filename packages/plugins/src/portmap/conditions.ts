@@ -3,9 +3,9 @@
 // netlink, so it understands the phrases such conditions are made of and refuses anything else with
 // code 7 naming the key and the phrase.
 import { CniError, ErrorCode } from '@tscni/spec';
-import { matchDaddr, matchIifname, matchMark, matchOifname, matchSaddr } from '@tscni/netlink';
+import { formatIp, matchDaddr, matchIifname, matchMark, matchOifname, matchSaddr } from '@tscni/netlink';
 import type { NftExprGroup } from '@tscni/netlink';
-import { canonicalIP, parseCIDR, parseIP } from '@tscni/ipam';
+import { canonicalAddr } from './config.js';
 import type { IpVersion } from './config.js';
 
 const SUPPORTED = 'ip/ip6 saddr|daddr [!=] ADDR[/LEN], [meta] iifname|oifname [!=] NAME, [meta] mark [!=] VALUE';
@@ -58,11 +58,14 @@ export function parseNftConditions(conditions: readonly string[], version: IpVer
       if (which !== 'saddr' && which !== 'daddr') fail(`unsupported match "${word} ${which}"`);
       const o = op();
       const addr = next('an address');
-      const net = addr.includes('/') ? parseCIDR(addr) : undefined;
-      const ip = net === undefined ? parseIP(addr) : undefined;
-      const family = net ? canonicalIP(net.ip).family : ip ? canonicalIP(ip).family : undefined;
-      if (family !== version) fail(`"${addr}" is not an IPv${version} address or prefix`);
-      groups.push(which === 'saddr' ? matchSaddr(addr, o) : matchDaddr(addr, o));
+      const slash = addr.indexOf('/');
+      const bytes = canonicalAddr(slash < 0 ? addr : addr.slice(0, slash));
+      const len = slash < 0 ? 0 : Number(addr.slice(slash + 1));
+      const family = bytes === undefined ? undefined : bytes.length === 4 ? 4 : 6;
+      const lenOk = slash < 0 || (/^[0-9]+$/.test(addr.slice(slash + 1)) && len <= (family === 4 ? 32 : 128));
+      if (family !== version || !lenOk) fail(`"${addr}" is not an IPv${version} address or prefix`);
+      const text = `${formatIp(bytes as Uint8Array)}${slash < 0 ? '' : `/${len}`}`;
+      groups.push(which === 'saddr' ? matchSaddr(text, o) : matchDaddr(text, o));
     } else if (word === 'iifname' || word === 'oifname') {
       const o = op();
       const name = next('an interface name');

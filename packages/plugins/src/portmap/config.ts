@@ -3,7 +3,7 @@
 // backend) — and the container addresses it forwards to, taken from prevResult as the reference does.
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
-import { canonicalIP, formatCIDR, formatIP, maskedNet, parseCIDR, parseIP } from '@tscni/ipam';
+import { formatIp, tryParseIp } from '@tscni/netlink';
 import { GoObject } from '../shared/conf.js';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
@@ -60,6 +60,28 @@ export interface ContainerAddrs {
 export const DEFAULT_MARK_MASQ_BIT = 13;
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
+/**
+ * An address as bytes in its canonical family: IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4, as
+ * Go's To4 does. (The IP helpers of @tscni/netlink, not @tscni/ipam: that package's index would pull
+ * its schema library into the plugin's start-up.)
+ */
+export function canonicalAddr(text: string): Uint8Array | undefined {
+  const b = tryParseIp(text);
+  if (b === undefined) return undefined;
+  const mapped = b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  return mapped ? b.slice(12) : b;
+}
+
+/** "a.b.c.d/len" with the host bits cleared. */
+function networkText(addr: Uint8Array, prefix: number): string {
+  const out = addr.slice();
+  for (let i = 0; i < out.length; i++) {
+    const bits = Math.max(0, Math.min(8, prefix - i * 8));
+    out[i] = (out[i] ?? 0) & ((0xff << (8 - bits)) & 0xff);
+  }
+  return `${formatIp(out)}/${prefix}`;
+}
+
 function invalid(field: string, text: string): CniError {
   return new CniError(ErrorCode.InvalidNetworkConfig, `${field}: ${text}`);
 }
@@ -99,12 +121,12 @@ function parseMapping(raw: unknown, field: string): Mapping {
   const m: Mapping = { hostPort, containerPort, protocol: proto as Protocol };
   const hostIP = o.string('hostIP') ?? '';
   if (hostIP === '') return m;
-  const parsed = parseIP(hostIP);
-  if (parsed === undefined) throw invalid(o.field('hostIP'), `invalid IP address ${JSON.stringify(hostIP)}`);
-  const ip = canonicalIP(parsed);
+  const ip = canonicalAddr(hostIP);
+  if (ip === undefined) throw invalid(o.field('hostIP'), `invalid IP address ${JSON.stringify(hostIP)}`);
+  const family: IpVersion = ip.length === 4 ? 4 : 6;
   // 0.0.0.0 and :: mean "every address of that version", as in the reference.
-  if (ip.value === 0n) return { ...m, family: ip.family };
-  return { ...m, hostIP: formatIP(ip), family: ip.family };
+  if (ip.every((x) => x === 0)) return { ...m, family };
+  return { ...m, hostIP: formatIp(ip), family };
 }
 
 /** The mappings of runtimeConfig.portMappings (capability `portMappings`). */
@@ -211,12 +233,15 @@ export function containerAddrs(result: Result, ifName: string): ContainerAddrs {
       const intf = interfaces[idx];
       if (intf !== undefined && (intf.name !== ifName || (intf.sandbox ?? '') === '')) continue;
     }
-    const net = parseCIDR(ipc.address);
-    if (net === undefined) continue;
-    const ip = canonicalIP(net.ip);
-    const prefix = ip.family === net.ip.family ? net.prefix : Math.max(net.prefix - 96, 0);
-    const addr: ContainerAddr = { ip: formatIP(ip), subnet: formatCIDR(maskedNet({ ip, prefix })) };
-    if (ip.family === 4) v4 ??= addr;
+    const slash = ipc.address.indexOf('/');
+    const raw = tryParseIp(slash < 0 ? ipc.address : ipc.address.slice(0, slash));
+    const ip = canonicalAddr(slash < 0 ? ipc.address : ipc.address.slice(0, slash));
+    const len = slash < 0 ? Number.NaN : Number(ipc.address.slice(slash + 1));
+    if (raw === undefined || ip === undefined || !Number.isInteger(len) || len < 0 || len > raw.length * 8) continue;
+    // A v4-mapped prefix counts the 96 bits of the mapping.
+    const prefix = ip.length === raw.length ? len : Math.max(len - 96, 0);
+    const addr: ContainerAddr = { ip: formatIp(ip), subnet: networkText(ip, prefix) };
+    if (ip.length === 4) v4 ??= addr;
     else v6 ??= addr;
   }
   return { ...(v4 ? { v4 } : {}), ...(v6 ? { v6 } : {}) };

@@ -10,6 +10,7 @@
 // of containers. DEL, CHECK and GC use the same choice, so a host keeps to one backend.
 import { CniError, ErrorCode, parseResult, toCurrentResult } from '@tscni/spec';
 import type { AnyResult, NetConf, Result } from '@tscni/spec';
+import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
 import type { RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { gcValidAttachments } from '../shared/attachments.js';
@@ -25,7 +26,7 @@ import { NftablesBackend } from './nftables.js';
 import type { NftOpener } from './nftables.js';
 
 export interface PortmapDeps {
-  /** NETLINK_NETFILTER in the host's namespace (nf_tables and conntrack); absent: no nftables. */
+  /** NETLINK_NETFILTER in the host's namespace (nf_tables and conntrack); default: ours. */
   readonly netfilter?: NftOpener;
   /** rtnetlink in the host's namespace (the route towards the container). */
   readonly rtnl?: () => RtNetlink;
@@ -33,9 +34,11 @@ export interface PortmapDeps {
   readonly hostNetns?: string | null;
   /** Runs iptables-save / iptables-restore. */
   readonly run?: CommandRunner;
-  /** Best-effort steps that failed (stale conntrack cleanup) are reported here. */
+  /** Best-effort steps that failed (stale conntrack cleanup) are reported here; default: stderr. */
   readonly warn?: (message: string) => void;
 }
+
+const defaultNetfilter: NftOpener = () => SocketTransport.open(NETLINK_NETFILTER, null);
 
 type Backend = IptablesBackend | NftablesBackend;
 
@@ -53,23 +56,20 @@ function prevResult(netconf: NetConf): Result {
 class Portmap {
   readonly #deps: PortmapDeps;
   readonly #ipt: IptablesBackend;
-  readonly #nft: NftablesBackend | undefined;
+  readonly #nft: NftablesBackend;
+  readonly #netfilter: NftOpener;
 
   constructor(deps: PortmapDeps) {
     this.#deps = deps;
+    this.#netfilter = deps.netfilter ?? defaultNetfilter;
     this.#ipt = new IptablesBackend(deps.run ?? spawnRunner);
-    this.#nft = deps.netfilter === undefined ? undefined : new NftablesBackend(deps.netfilter);
-  }
-
-  #nftOrFail(): NftablesBackend {
-    if (this.#nft === undefined) throw new CniError(ErrorCode.PluginNotAvailable, 'portmap: nftables is not available in this build');
-    return this.#nft;
+    this.#nft = new NftablesBackend(this.#netfilter);
   }
 
   async backend(conf: PortmapConfig): Promise<Backend> {
-    if (conf.backend === 'nftables') return this.#nftOrFail();
+    if (conf.backend === 'nftables') return this.#nft;
     if (conf.backend === 'iptables') return this.#ipt;
-    if (this.#nft !== undefined && (await this.#nft.available())) return this.#nft;
+    if (await this.#nft.available()) return this.#nft;
     if (await this.#ipt.available()) return this.#ipt;
     throw new CniError(ErrorCode.PluginNotAvailable, 'portmap: neither nftables nor iptables is usable on this host');
   }
@@ -103,8 +103,6 @@ class Portmap {
 
   /** Conntrack entries of UDP flows to the new host ports predate the DNAT; remove them (best effort). */
   async #flushUdp(conf: PortmapConfig, addrs: ContainerAddrs): Promise<void> {
-    const open = this.#deps.netfilter;
-    if (open === undefined) return;
     const work: Array<[4 | 6, number[]]> = [];
     for (const v of [4, 6] as const) {
       if ((v === 4 ? addrs.v4 : addrs.v6) === undefined) continue;
@@ -113,14 +111,14 @@ class Portmap {
     }
     if (work.length === 0) return;
     try {
-      const t = open();
+      const t = this.#netfilter();
       try {
         for (const [v, ports] of work) await deleteUdpConntrack(t, v, ports);
       } finally {
         t.close();
       }
     } catch (e) {
-      this.#deps.warn?.(`portmap: could not delete stale UDP conntrack entries: ${e instanceof Error ? e.message : String(e)}`);
+      (this.#deps.warn ?? ((m: string) => process.stderr.write(`${m}\n`)))(`portmap: could not delete stale UDP conntrack entries: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -153,7 +151,7 @@ class Portmap {
       return;
     }
     if (conf.backend === 'nftables') {
-      if (!(await this.#nftOrFail().available())) {
+      if (!(await this.#nft.available())) {
         throw new CniError(ErrorCode.PluginNotAvailable, 'portmap: nftables backend unusable: the kernel does not answer nf_tables requests');
       }
       return;

@@ -1,10 +1,14 @@
 // Kernel tests of portmap with real traffic, for both backends. Each test builds its own little
 // world of namespaces so the machine's own rules are never touched: a "host" namespace (where the
 // plugin writes its nftables/iptables rules, as a real host would), a sandbox joined to it by a veth
-// running socat servers, and a client namespace on a second veth. Traffic is checked from the
+// running test servers, and a client namespace on a second veth. Traffic is checked from the
 // client (via the host's address), from the host itself (127.0.0.1 and its own address), and from
 // the sandbox to its own mapped port through the host (hairpin), TCP and UDP, IPv4 and IPv6.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NETLINK_NETFILTER, RtNetlink, SocketTransport } from '@tscni/netlink';
@@ -22,6 +26,7 @@ import type { PortmapDeps } from './plugin.js';
 import { NFT_TABLE, dnatChainName } from './nftables.js';
 import { dnChainName } from './iptables.js';
 
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const BACKENDS = ['nftables', 'iptables'] as const;
 type BackendName = (typeof BACKENDS)[number];
 
@@ -172,44 +177,75 @@ function readSysctlIn(ns: TestNetns, key: string): string {
   return spawnSync('nsenter', [`--net=${ns.path}`, 'cat', `/proc/sys/${key}`], { encoding: 'utf8' }).stdout.trim();
 }
 
-/** socat servers in the sandbox that answer with the protocol and the peer address they saw. */
+/** TCP and UDP servers (dual-stack) that answer every request with the protocol and the peer address they saw. */
+const SERVER = `
+const [tcpPort, udpPort] = process.argv.slice(1).map(Number);
+let ready = 0;
+const up = () => { if (++ready === 2) process.stdout.write('ready\\n'); };
+require('net').createServer((s) => { s.on('error', () => {}); s.end('tcp ' + s.remoteAddress + '\\n'); }).listen({ port: tcpPort, host: '::', ipv6Only: false }, up);
+const u = require('dgram').createSocket({ type: 'udp6', ipv6Only: false });
+u.on('message', (m, r) => u.send('udp ' + r.address + '\\n', r.port, r.address));
+u.bind(udpPort, '::', up);
+`;
+
 async function startServers(w: World, tcpPort: number, udpPort: number): Promise<void> {
-  const spawnIn = (args: string[]) => {
-    const p = spawn('ip', ['netns', 'exec', w.sandbox.name, 'socat', ...args], { detached: true, stdio: 'ignore' });
-    servers.push(p);
-  };
-  spawnIn([`TCP6-LISTEN:${tcpPort},ipv6only=0,reuseaddr,fork`, 'SYSTEM:echo tcp $SOCAT_PEERADDR']);
-  spawnIn([`UDP6-RECVFROM:${udpPort},ipv6only=0,reuseaddr,fork`, 'SYSTEM:echo udp $SOCAT_PEERADDR']);
-  for (let i = 0; i < 50; i++) {
-    const ss = spawnSync('ip', ['netns', 'exec', w.sandbox.name, 'ss', '-lntuH'], { encoding: 'utf8' }).stdout;
-    if (ss.includes(`:${tcpPort} `) && ss.includes(`:${udpPort} `)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('socat servers did not start');
+  const p = spawn('ip', ['netns', 'exec', w.sandbox.name, process.execPath, '-e', SERVER, String(tcpPort), String(udpPort)], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  servers.push(p);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('test servers did not start')), 10_000);
+    p.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    p.on('exit', (code) => reject(new Error(`test servers exited with ${code}`)));
+  });
 }
 
-function addrFor(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+/**
+ * A client that sends one request and prints the first answer: TCP reads until the server closes,
+ * UDP sends "ping" (from `sport` when given) and waits for one datagram. Exits 1 on error or after
+ * `waitMs` (UDP has no refusal, so a test that expects silence shortens it).
+ */
+const CLIENT = `
+const [proto, host, port, sport, wait] = process.argv.slice(1);
+const done = (out, code) => { process.stdout.write(out); process.exit(code); };
+setTimeout(() => done('', 1), +wait);
+if (proto === 'tcp') {
+  const s = require('net').connect({ host, port: +port });
+  let out = '';
+  s.setEncoding('utf8');
+  s.on('data', (d) => { out += d; });
+  s.on('end', () => done(out, 0));
+  s.on('error', () => done('', 1));
+  s.end();
+} else {
+  const s = require('dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  s.on('message', (m) => done(m.toString(), 0));
+  s.on('error', () => done('', 1));
+  s.bind(+sport, () => s.send('ping\\n', +port, host));
 }
+`;
 
-/** One request from `ns`; the server's answer (e.g. "tcp ::ffff:10.210.3.2"), or undefined. */
-function request(ns: TestNetns, proto: 'tcp' | 'udp', host: string, port: number): string | undefined {
-  const family = host.includes(':') ? '6' : '4';
-  const target = proto === 'tcp' ? `TCP${family}:${addrFor(host)}:${port},connect-timeout=2` : `UDP${family}:${addrFor(host)}:${port}`;
-  const r = spawnSync('ip', ['netns', 'exec', ns.name, 'socat', '-T', '2', '-', target], {
-    input: proto === 'udp' ? 'ping\n' : '',
+/** One request from `ns`; the server's answer ("tcp 10.210.3.2": protocol and the peer it saw), or undefined. */
+function request(ns: TestNetns, proto: 'tcp' | 'udp', host: string, port: number, opts: { sport?: number; waitMs?: number } = {}): string | undefined {
+  const args = [proto, host, String(port), String(opts.sport ?? 0), String(opts.waitMs ?? 4000)];
+  const r = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, '-e', CLIENT, ...args], {
     encoding: 'utf8',
     timeout: 8_000,
   });
   const out = r.stdout.trim();
   if (out === '') return undefined;
-  // socat prints the peer of its dual-stack socket in full IPv6 form: "[0000:...:ffff:0ad2:0102]".
+  // The dual-stack server sees IPv4 peers as ::ffff:a.b.c.d; formatIP prints those as a.b.c.d.
   const [p, peer = ''] = out.split(' ');
-  const addr = parseIP(peer.replace(/^\[|\]$/g, ''));
+  const addr = parseIP(peer);
   return addr === undefined ? out : `${p} ${formatIP(addr)}`;
 }
 
-/** The interface plugin's result for the sandbox; `host` picks another address in its subnets (fake attachments). */
 function prevResult(w: World, opts: { v6?: boolean; host?: number } = {}): Record<string, unknown> {
   const sb4 = opts.host === undefined ? w.sb4 : w.sb4.replace(/\.2$/, `.${opts.host}`);
   const sb6 = opts.host === undefined ? w.sb6 : w.sb6.replace(/::2$/, `::${opts.host.toString(16)}`);
@@ -224,6 +260,11 @@ function prevResult(w: World, opts: { v6?: boolean; host?: number } = {}): Recor
 
 function config(net: string, backend: BackendName, mappings: unknown[], prev: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { cniVersion: '1.1.0', name: net, type: 'portmap', backend, runtimeConfig: { portMappings: mappings }, prevResult: prev, ...extra };
+}
+
+/** `conntrack -L` of UDP flows to `port` in a namespace. */
+function conntrackUdp(ns: TestNetns, port: number): string {
+  return spawnSync('ip', ['netns', 'exec', ns.name, 'conntrack', '-L', '-p', 'udp', '--dport', String(port)], { encoding: 'utf8' }).stdout;
 }
 
 function nftList(ns: TestNetns, family: 'ip' | 'ip6'): string {
@@ -365,6 +406,22 @@ describe.each(BACKENDS)('portmap (%s backend)', (backend) => {
     expect(ck.code, JSON.stringify(ck.json)).toBe(0);
   });
 
+  it('ADD deletes stale UDP conntrack entries of the mapped host ports', async () => {
+    const plugin = portmapPlugin(depsFor(w.host));
+    await startServers(w, 80, 81);
+    // Another container's mapping already exists (it also makes the namespace track connections).
+    const first = config(`pmct-${backend}`, backend, [{ hostPort: 5353, containerPort: 81, protocol: 'udp' }], prevResult(w, { host: 30 }));
+    expect((await invoke(plugin, 'ADD', first, { containerId: 'ct0', netns: w.sandbox.path, ifName: 'eth0' })).code).toBe(0);
+    // A UDP flow to the host port before the mapping exists: the host answers "port unreachable",
+    // and conntrack keeps the (un-NATed) entry, which would capture the same flow after ADD.
+    expect(request(w.client, 'udp', w.host4, 8081, { sport: 40001, waitMs: 500 })).toBeUndefined();
+    expect(conntrackUdp(w.host, 8081)).toContain('sport=40001');
+    const conf = config(`pmct-${backend}`, backend, [{ hostPort: 8081, containerPort: 81, protocol: 'udp' }], prevResult(w));
+    expect((await invoke(plugin, 'ADD', conf, { containerId: 'ct', netns: w.sandbox.path, ifName: 'eth0' })).code).toBe(0);
+    expect(conntrackUdp(w.host, 8081)).not.toContain('sport=40001');
+    expect(request(w.client, 'udp', w.host4, 8081, { sport: 40001 })).toBe(`udp ${w.client4}`);
+  });
+
   it('STATUS is ok when the backend is usable', async () => {
     const plugin = portmapPlugin(depsFor(w.host));
     const st = await invoke(plugin, 'STATUS', { cniVersion: '1.1.0', name: 'pmst', type: 'portmap', backend });
@@ -429,5 +486,37 @@ describe('portmap backend specifics', () => {
     expect((await invoke(plugin, 'DEL', config('pmgo', 'iptables', [], undefined), { containerId: 'go-ctr', netns: w.sandbox.path, ifName: 'eth0' })).code).toBe(0);
     expect(request(w.client, 'tcp', w.host4, 8090)).toBeUndefined();
     expect(iptSave(w.host, 4)).not.toMatch(/CNI-DN-/);
+  });
+
+  it('the bundled executable (cold exec, backend chosen automatically) forwards, checks and removes', async () => {
+    const w = makeWorld();
+    const bin = mkdtempSync(join(tmpdir(), 'tscni-portmap-'));
+    try {
+      execFileSync(process.execPath, [join(repoRoot, 'tools', 'build-bin.mjs'), join(repoRoot, 'packages', 'plugins'), '--outdir', bin, 'src/bin/portmap.ts:portmap'], { stdio: 'ignore' });
+      copyFileSync(join(repoRoot, 'native', 'build', 'Release', 'tscni_native.node'), join(bin, 'tscni_native.node'));
+      await startServers(w, 80, 81);
+      const conf = { cniVersion: '1.0.0', name: 'pmexe', type: 'portmap', runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }, prevResult: { ...prevResult(w), cniVersion: '1.0.0' } };
+      const exe = (command: string, c: unknown) =>
+        spawnSync('ip', ['netns', 'exec', w.host.name, join(bin, 'portmap')], {
+          input: JSON.stringify(c),
+          encoding: 'utf8',
+          env: { CNI_COMMAND: command, CNI_CONTAINERID: 'exe', CNI_NETNS: w.sandbox.path, CNI_IFNAME: 'eth0', CNI_PATH: bin },
+        });
+      const add = exe('ADD', conf);
+      expect(add.status, add.stdout + add.stderr).toBe(0);
+      expect(JSON.parse(add.stdout)).toMatchObject({ cniVersion: '1.0.0', ips: [{ address: `${w.sb4}/24` }, { address: `${w.sb6}/64` }] });
+      expect(nftList(w.host, 'ip')).toContain('dnat to');
+      expect(request(w.client, 'tcp', w.host4, 8080)).toBe(`tcp ${w.client4}`);
+      expect(request(w.host, 'tcp', '127.0.0.1', 8080)).toBe(`tcp ${w.gw4}`);
+      expect(exe('CHECK', conf).status).toBe(0);
+      const noPrev = exe('ADD', { ...conf, prevResult: undefined });
+      expect(JSON.parse(noPrev.stdout)).toMatchObject({ code: 7, msg: 'must be called as chained plugin' });
+      expect(exe('DEL', { cniVersion: '1.0.0', name: 'pmexe', type: 'portmap' }).status).toBe(0);
+      expect(request(w.client, 'tcp', w.host4, 8080)).toBeUndefined();
+      const status = exe('STATUS', { cniVersion: '1.1.0', name: 'pmexe', type: 'portmap' });
+      expect(status.status, status.stdout).toBe(0);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });
