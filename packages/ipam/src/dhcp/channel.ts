@@ -40,7 +40,10 @@ export class ChannelSendError extends Error {
 //   from helper 'H' mac(6)                       socket ready
 //               'R' src-ip(4) src-port(2) payload
 //               'A'                              last send done
-//               'E' "ERRNO-NAME message"          last send failed
+//               'E' "ERRNO-NAME message"          last send failed (a unicast from an interface
+//                                                without an IPv4 address fails with EADDRNOTAVAIL:
+//                                                sent from 0.0.0.0, a server's kernel would drop it
+//                                                as a martian)
 //               'F' message                      setup failed, exiting
 const HELPER = String.raw`
 use strict; use Socket; use IO::Select; use POSIX ();
@@ -71,6 +74,10 @@ while (1) {
       my $len = unpack('N', $buf); last if length $buf < 4 + $len;
       my $f = substr($buf, 4, $len); substr($buf, 0, 4 + $len) = '';
       my $dport = unpack('n', substr($f, 5, 2)); my $daddr = substr($f, 1, 4);
+      if ($daddr ne "\xff\xff\xff\xff") {
+        my $q = pack('a16 x24', $if);
+        unless (ioctl($s, 0x8915, $q)) { out('E', "EADDRNOTAVAIL no IPv4 address on $if to send a unicast from"); next; }
+      }
       my $to = pack_sockaddr_in($dport, $daddr);
       if (defined send($s, substr($f, 7), 0, $to)) { out('A', '') } else { out('E', errname() . " $!") }
     }

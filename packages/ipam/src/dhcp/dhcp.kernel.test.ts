@@ -33,6 +33,7 @@ const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' })
 const client = () => `${tag}c`;
 const server = () => `${tag}s`;
 const clientIf = () => `${tag}a`;
+const subnet2 = () => subnet.replace(/^10\.245\./, '10.246.');
 
 function sleep(ms: number) {
   return new Promise((r) => setTimeout(r, ms));
@@ -92,12 +93,18 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
     ip('-n', client(), 'link', 'set', clientIf(), 'up');
     ip('-n', server(), 'link', 'set', `${tag}b`, 'up');
     ip('-n', server(), 'addr', 'add', `${subnet}.1/24`, 'dev', `${tag}b`);
+    // A second link into the same container namespace, served from another subnet.
+    ip('link', 'add', `${tag}x`, 'netns', client(), 'type', 'veth', 'peer', 'name', `${tag}y`, 'netns', server());
+    ip('-n', client(), 'link', 'set', `${tag}x`, 'up');
+    ip('-n', server(), 'link', 'set', `${tag}y`, 'up');
+    ip('-n', server(), 'addr', 'add', `${subnet2()}.1/24`, 'dev', `${tag}y`);
     // `ip netns exec` execs dnsmasq, so the child's pid is dnsmasq's own.
     dnsmasq = spawn(
       'ip',
       [
         'netns', 'exec', server(), 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--no-ping', '--bind-interfaces',
         `--interface=${tag}b`, `--dhcp-range=${subnet}.10,${subnet}.50,255.255.255.0,2m`,
+        `--interface=${tag}y`, `--dhcp-range=${subnet2()}.10,${subnet2()}.50,255.255.255.0,2m`,
         '--dhcp-option=option:T1,4', '--dhcp-option=option:T2,8', `--dhcp-option=option:dns-server,${subnet}.53`,
         `--dhcp-leasefile=${leaseFile()}`, '--log-dhcp', `--log-facility=${join(work, 'dnsmasq.log')}`,
       ],
@@ -178,6 +185,25 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
     await until('the socket helper to exit', () => helpers() === '');
     expect(runPlugin('DEL', conf()).code).toBe(0);
     expect(runPlugin('CHECK', conf()).out).toMatchObject({ code: 3 });
+  });
+
+  it('two interfaces of one namespace hold separate leases at once; with no address configured, DEL releases by broadcast', async () => {
+    const a = runPlugin('ADD', conf());
+    const b = runPlugin('ADD', conf(), { CNI_IFNAME: `${tag}x` });
+    expect(a.code, JSON.stringify(a.out)).toBe(0);
+    expect(b.code, JSON.stringify(b.out)).toBe(0);
+    const addrA = (a.out as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
+    const addrB = (b.out as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
+    expect(addrA.startsWith(`${subnet}.`)).toBe(true);
+    expect(addrB.startsWith(`${subnet2()}.`)).toBe(true);
+    expect(leases()).toContain(` ${addrA} `);
+    expect(leases()).toContain(` ${addrB} `);
+    expect(runPlugin('DEL', conf(), { CNI_IFNAME: `${tag}x` }).code).toBe(0);
+    await until('the second lease to go', () => !leases().includes(` ${addrB} `));
+    expect(leases()).toContain(` ${addrA} `);
+    expect(runPlugin('CHECK', conf(), {}).code).toBe(0);
+    expect(runPlugin('DEL', conf()).code).toBe(0);
+    await until('the first lease to go', () => !leases().includes(` ${addrA} `));
   });
 
   it('the socket refuses non-root users; STATUS answers for root', () => {
