@@ -65,6 +65,10 @@ function ruleDumpChain(m: NlMessage): string | undefined {
   return /(dnat|masq)-[0-9a-f]{16}/.exec(text)?.[0];
 }
 
+function baseDumpChain(m: NlMessage): string | undefined {
+  return /prerouting|output|postrouting/.exec(new TextDecoder().decode(m.payload))?.[0];
+}
+
 function kernel(respond: (m: NlMessage) => FakeReply | undefined = () => undefined): FakeTransport {
   return new FakeTransport((m) => {
     if (m.header.type === (NFT | NFT_MSG.GETGEN)) return { messages: [newGen()] };
@@ -86,7 +90,7 @@ describe('nftables backend (scripted kernel)', () => {
     expect(dnatChainName({ ...owner, ifName: 'eth1' })).not.toBe(dnatChainName(owner));
   });
 
-  it('ADD reads only its own two chains per family and writes one transaction', async () => {
+  it('ADD reads only its own and the base chains and writes one transaction', async () => {
     const t = kernel();
     const conf = config([
       { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
@@ -94,13 +98,15 @@ describe('nftables backend (scripted kernel)', () => {
     ]);
     await new NftablesBackend(() => t).add(owner, conf, addrs);
     const sent = names(t);
-    expect(sent.slice(0, 5)).toEqual(['GETRULE', 'GETRULE', 'GETRULE', 'GETRULE', 16]);
+    // Per family: its own two chains, then the base chains until one is not in place (then all are written).
+    expect(sent.slice(0, 7)).toEqual([...Array<string>(6).fill('GETRULE'), 16]);
     // No dump of a map or of the chain list: nothing read grows with the number of containers.
     expect(sent).not.toContain('GETSETELEM');
     expect(sent).not.toContain('GETCHAIN');
     expect(sent.filter((n) => n === 16)).toHaveLength(1); // NFNL_MSG_BATCH_BEGIN: one transaction
     expect(sent.indexOf(17)).toBe(sent.length - 1); // NFNL_MSG_BATCH_END last: nothing after it
-    expect(t.requests.slice(0, 4).map(ruleDumpChain)).toEqual([dnatChainName(owner), masqChainName(owner), dnatChainName(owner), masqChainName(owner)]);
+    const own = [dnatChainName(owner), masqChainName(owner)];
+    expect(t.requests.slice(0, 6).map((m) => ruleDumpChain(m) ?? baseDumpChain(m))).toEqual([...own, 'prerouting', ...own, 'prerouting']);
 
     const elems = t.requests.filter((m) => m.header.type === (NFT | NFT_MSG.NEWSETELEM)).map(decodeNftSetElems);
     const jump = (chain: string): NftSetElem['data'] => ({ verdict: { code: 'jump', chain } });
@@ -124,6 +130,25 @@ describe('nftables backend (scripted kernel)', () => {
     ]);
     const chains = t.requests.filter((m) => m.header.type === (NFT | NFT_MSG.NEWCHAIN)).map(decodeNftChain);
     expect(chains.filter((c) => c.name.startsWith('dnat-')).map((c) => c.comment)).toEqual(['net=net id=ctr if=eth0', 'net=net id=ctr if=eth0']);
+  });
+
+  it('ADD on a host that is set up deletes nothing (no flush of the base chains)', async () => {
+    const base = new FakeTransport();
+    const conf = config([{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }]);
+    await new NftablesBackend(() => base).add(owner, conf, { v4: addrs.v4! });
+    // What the first ADD wrote to the base chains is what the kernel would dump back.
+    const baseRules = base.requests.filter((m) => m.header.type === (NFT | NFT_MSG.NEWRULE) && baseDumpChain(m) !== undefined && ruleDumpChain(m) === undefined).map(whole);
+    const t = kernel((m) => {
+      if (m.header.type !== (NFT | NFT_MSG.GETRULE) || m.payload[0] !== 2) return undefined;
+      const chain = ruleDumpChain(m) === undefined ? baseDumpChain(m) : undefined;
+      return chain === undefined ? undefined : { messages: baseRules.filter((r) => decodeNftRule(decodeMessages(r)[0]!).chain === chain) };
+    });
+    await new NftablesBackend(() => t).add({ ...owner, containerId: 'second' }, config([{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }]), { v4: addrs.v4! });
+    const sent = names(t);
+    expect(sent).not.toContain('DELRULE');
+    expect(sent).not.toContain('DELSETELEM');
+    expect(sent).not.toContain('NEWTABLE');
+    expect(sent.filter((n) => n === 'NEWCHAIN')).toHaveLength(2); // its dnat and masq chains
   });
 
   it('DEL finds the elements from its chains\' comments and removes everything in one transaction', async () => {

@@ -23,11 +23,12 @@
 //   elements  tcp . 8080 : jump dnat-<h>  in ports (or hostip_ports),  10.210.0.2 : jump masq-<h>  in masq_targets
 //
 // A packet pays two hash lookups to find its container, then only that container's rules. ADD
-// writes the base objects idempotently (base chains are flushed and rewritten: they always hold
-// exactly the rules above) plus its own chains and elements; DEL reads back only its own two chains
-// (the dumps are filtered by chain name in the kernel) to learn which elements to remove. A host
-// port held by another attachment makes the kernel refuse the element (EEXIST): ADD then fails
-// naming the holder instead of silently shadowing it as the reference's iptables rules do.
+// reads its own two chains and the three base chains (dumps filtered by chain in the kernel, so
+// their size does not depend on other containers), writes the base objects only when they are not
+// exactly as above, and adds its chains and elements: a transaction that deletes nothing. DEL reads
+// back only its own two chains to learn which elements to remove. A host port held by another
+// attachment makes the kernel refuse the element (EEXIST): ADD then fails naming the holder instead
+// of silently shadowing it as the reference's iptables rules do.
 import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
@@ -187,6 +188,7 @@ interface ElementRef {
 }
 
 interface FamilyState {
+  /** The chains exist with rules (an empty chain cannot be told from a missing one by a rule dump). */
   dnatChain: boolean;
   masqChain: boolean;
   elements: ElementRef[];
@@ -263,6 +265,28 @@ function deleteState(b: NftBatch, spec: FamilySpec, owner: Owner, s: FamilyState
   }
 }
 
+/** The base chains and the comments of their rules (how ADD sees that they are in place). */
+const BASE_RULES: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['prerouting', [`${MAP_HOSTIP} lookup`, `${MAP_PORTS} lookup`]],
+  ['output', [`${MAP_HOSTIP} lookup`, `${MAP_PORTS} lookup`]],
+  ['postrouting', [`${MAP_MASQ} lookup`]],
+];
+
+/**
+ * Are the table, maps and base chains in place with exactly their rules? Three dumps filtered by
+ * chain in the kernel, so ADD on a host that is set up writes only its own objects: rewriting the
+ * base chains every time would delete rules, and a transaction that deletes anything makes the
+ * socket's close wait for an RCU grace period (nf_tables flushes its destroy work on
+ * NETLINK_URELEASE) — about 10 ms on a busy host.
+ */
+async function baseReady(t: NetlinkTransport, spec: FamilySpec): Promise<boolean> {
+  for (const [chain, comments] of BASE_RULES) {
+    const rules = await listNftRules(t, { family: spec.family, table: NFT_TABLE, chain });
+    if (rules.length !== comments.length || rules.some((r, i) => r.comment !== comments[i])) return false;
+  }
+  return true;
+}
+
 /** Table, maps and base chains; the base chains are rewritten so they hold exactly their rules. */
 function ensureBase(b: NftBatch, spec: FamilySpec): void {
   const { family, addrType, daddr } = spec;
@@ -271,24 +295,31 @@ function ensureBase(b: NftBatch, spec: FamilySpec): void {
   b.addSet({ family, table, name: MAP_HOSTIP, key: [addrType, 'inet_proto', 'inet_service'], data: 'verdict' });
   b.addSet({ family, table, name: MAP_PORTS, key: ['inet_proto', 'inet_service'], data: 'verdict' });
   b.addSet({ family, table, name: MAP_MASQ, key: [addrType], data: 'verdict' });
-  for (const hook of ['prerouting', 'output'] as const) {
-    b.addChain({ family, table, name: hook, base: { type: 'nat', hook, priority: 'dstnat', policy: 'accept' } });
-    b.flushChain({ family, table, name: hook });
-    b.addRule({ family, table, chain: hook, exprs: [matchFibDaddrLocal(), vmap(MAP_HOSTIP, [daddr, nftKey.l4proto, nftKey.thDport])] });
-    b.addRule({ family, table, chain: hook, exprs: [matchFibDaddrLocal(), vmap(MAP_PORTS, [nftKey.l4proto, nftKey.thDport])] });
+  const lookups: Record<string, NftExprGroup> = {
+    [`${MAP_HOSTIP} lookup`]: vmap(MAP_HOSTIP, [daddr, nftKey.l4proto, nftKey.thDport]),
+    [`${MAP_PORTS} lookup`]: vmap(MAP_PORTS, [nftKey.l4proto, nftKey.thDport]),
+    [`${MAP_MASQ} lookup`]: vmap(MAP_MASQ, [daddr]),
+  };
+  for (const [chain, comments] of BASE_RULES) {
+    const hook = chain as 'prerouting' | 'output' | 'postrouting';
+    const priority = hook === 'postrouting' ? 'srcnat' : 'dstnat';
+    b.addChain({ family, table, name: chain, base: { type: 'nat', hook, priority, policy: 'accept' } });
+    b.flushChain({ family, table, name: chain });
+    for (const comment of comments) {
+      const match = hook === 'postrouting' ? ctStatusDnat() : matchFibDaddrLocal();
+      b.addRule({ family, table, chain, exprs: [match, lookups[comment]!], comment });
+    }
   }
-  b.addChain({ family, table, name: 'postrouting', base: { type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' } });
-  b.flushChain({ family, table, name: 'postrouting' });
-  b.addRule({ family, table, chain: 'postrouting', exprs: [ctStatusDnat(), vmap(MAP_MASQ, [daddr])] });
 }
 
-function addAttachment(b: NftBatch, p: Plan, owner: Owner, conf: PortmapConfig): void {
+/** The attachment's chains and elements; its chains are emptied first only if they hold rules. */
+function addAttachment(b: NftBatch, p: Plan, owner: Owner, conf: PortmapConfig, state: FamilyState): void {
   const { family, version } = p.spec;
   const table = NFT_TABLE;
   const comment = ownerComment(owner);
   const dnat = dnatChainName(owner);
   b.addChain({ family, table, name: dnat, comment });
-  b.flushChain({ family, table, name: dnat });
+  if (state.dnatChain) b.flushChain({ family, table, name: dnat });
   const hostip: NftSetElem[] = [];
   const ports: NftSetElem[] = [];
   const jumpDnat = { verdict: { code: 'jump', chain: dnat } } as const;
@@ -314,7 +345,7 @@ function addAttachment(b: NftBatch, p: Plan, owner: Owner, conf: PortmapConfig):
   if (!conf.snat) return;
   const masq = masqChainName(owner);
   b.addChain({ family, table, name: masq, comment });
-  b.flushChain({ family, table, name: masq });
+  if (state.masqChain) b.flushChain({ family, table, name: masq });
   const ip = p.addr.ip;
   if (conf.masqAll) {
     b.addRule({ family, table, chain: masq, exprs: [masquerade()], comment: masqComment('all', ip) });
@@ -382,7 +413,11 @@ export class NftablesBackend {
     await this.#with('failed to add port mappings', async (t) => {
       // What an earlier ADD of this attachment left (a retried ADD, or other mappings) is replaced.
       const states = new Map<FamilySpec, FamilyState>();
-      for (const spec of FAMILIES) states.set(spec, await fastState(t, spec, owner));
+      const ready = new Map<FamilySpec, boolean>();
+      for (const spec of FAMILIES) {
+        states.set(spec, await fastState(t, spec, owner));
+        if (plans.some((p) => p.spec === spec)) ready.set(spec, await baseReady(t, spec));
+      }
       const foreign: Array<{ spec: FamilySpec; ref: ElementRef }> = [];
       for (let attempt = 0; ; attempt++) {
         const b = new NftBatch();
@@ -393,7 +428,7 @@ export class NftablesBackend {
             deleteState(b, spec, owner, state, false);
             continue;
           }
-          ensureBase(b, spec);
+          if (!ready.get(spec)) ensureBase(b, spec);
           deleteState(b, spec, owner, state, true);
           for (const f of foreign) {
             if (f.spec === spec) b.deleteElements({ family: spec.family, table: NFT_TABLE, set: f.ref.map, elements: [{ key: f.ref.key }] });
@@ -403,7 +438,7 @@ export class NftablesBackend {
             b.flushChain({ family: spec.family, table: NFT_TABLE, name: masqChainName(owner) });
             b.deleteChain({ family: spec.family, table: NFT_TABLE, name: masqChainName(owner) });
           }
-          addAttachment(b, plan, owner, conf);
+          addAttachment(b, plan, owner, conf, state);
         }
         try {
           await b.commit(t);
@@ -411,8 +446,12 @@ export class NftablesBackend {
         } catch (e) {
           if (attempt >= 2) throw e;
           if (isNetlinkError(e, 'ENOENT')) {
-            // Our chains and the maps disagree (edited by hand?): take the state from the maps.
-            for (const spec of FAMILIES) states.set(spec, await fullState(t, spec, owner));
+            // Our chains and the maps disagree (edited by hand?): take the state from the maps,
+            // and rewrite the base objects too.
+            for (const spec of FAMILIES) {
+              states.set(spec, await fullState(t, spec, owner));
+              ready.set(spec, false);
+            }
             continue;
           }
           if (!isNetlinkError(e, 'EEXIST')) throw e;
