@@ -180,6 +180,7 @@ class Native : public Napi::Addon<Native> {
         InstanceMethod<&Native::NetlinkRecv>("netlinkRecv", napi_enumerable),
         InstanceMethod<&Native::NetlinkRecvAsync>("netlinkRecvAsync", napi_enumerable),
         InstanceMethod<&Native::OpenInNetns>("openInNetns", napi_enumerable),
+        InstanceMethod<&Native::UdpOpen>("udpOpen", napi_enumerable),
         InstanceMethod<&Native::Close>("close", napi_enumerable),
         InstanceMethod<&Native::Flock>("flock", napi_enumerable),
         InstanceMethod<&Native::Funlock>("funlock", napi_enumerable),
@@ -339,6 +340,33 @@ class Native : public Napi::Addon<Native> {
     int fd = -1;
     ThrowIf(info.Env(), tscni::OpenInNetns(netns, file, static_cast<int>(flags), &fd));
     return Napi::Number::New(info.Env(), fd);
+  }
+
+  Napi::Value UdpOpen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::optional<std::string> netns = NetnsArg(info, 0, "udpOpen");
+    if (!info[1].IsObject()) ThrowType(env, "udpOpen: opts must be an object");
+    Napi::Object o = info[1].As<Napi::Object>();
+    Napi::Value p = o.Get("port");
+    double port = p.IsNumber() ? p.As<Napi::Number>().DoubleValue() : -1;
+    if (!(port >= 0 && port <= 65535 && std::floor(port) == port)) {
+      ThrowType(env, "udpOpen: opts.port must be an integer 0..65535");
+    }
+    UdpOptions opts;
+    opts.port = static_cast<uint16_t>(port);
+    Napi::Value device = o.Get("bindToDevice");
+    if (!device.IsUndefined()) {
+      std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : std::string();
+      if (name.empty() || name.find('\0') != std::string::npos) {
+        ThrowType(env, "udpOpen: opts.bindToDevice must be a non-empty interface name without NUL");
+      }
+      opts.bind_to_device = name;
+    }
+    opts.broadcast = OptionalBool(o, "broadcast", "udpOpen").value_or(false);
+    opts.reuse_addr = OptionalBool(o, "reuseAddr", "udpOpen").value_or(false);
+    int fd = -1;
+    ThrowIf(env, tscni::UdpOpen(netns, opts, &fd));
+    return Napi::Number::New(env, fd);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

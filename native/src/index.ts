@@ -27,6 +27,19 @@ export interface TunOptions {
   persist?: boolean;
 }
 
+export interface UdpOpenOptions {
+  /** Local port; the socket is bound to 0.0.0.0:port (0 lets the kernel pick one). */
+  port: number;
+  /** SO_BINDTODEVICE: send and receive only through this interface of the namespace (ENODEV if
+   * it is not there). A socket bound to a device can send before the device has an address. */
+  bindToDevice?: string;
+  /** SO_BROADCAST: allow sending to 255.255.255.255 and subnet broadcasts. Default false. */
+  broadcast?: boolean;
+  /** SO_REUSEADDR: share the port with other such sockets (one per device, e.g. DHCP port 68).
+   * Default false. */
+  reuseAddr?: boolean;
+}
+
 /**
  * The addon's functions. Anything that must happen inside another network namespace runs on a
  * short-lived dedicated thread; the calling (JS) thread never changes namespace. A netnsPath of
@@ -53,6 +66,10 @@ export interface NativeBinding {
   /** open(file, flags | O_CLOEXEC) inside the namespace: /proc/sys/net reflects the namespace of
    * the opening thread, and the descriptor keeps it. flags are fs.constants.O_*. */
   openInNetns(netnsPath: string | null, file: string, flags: number): number;
+  /** An AF_INET SOCK_DGRAM socket (SOCK_CLOEXEC | SOCK_NONBLOCK) created and bound inside the
+   * namespace; returns its fd. The addon does no UDP I/O: hand the fd to Node's dgram
+   * (`createSocket('udp4').bind({ fd })`), which then owns and closes it. */
+  udpOpen(netnsPath: string | null, opts: UdpOpenOptions): number;
   /** close(2); also cancels pending netlinkRecvAsync calls on the fd. */
   close(fd: number): void;
   /** flock(LOCK_EX or LOCK_SH); a contended lock is waited for off the JS thread. Interoperates
@@ -90,6 +107,7 @@ const BINDING_FUNCTIONS = [
   'netlinkRecv',
   'netlinkRecvAsync',
   'openInNetns',
+  'udpOpen',
   'close',
   'flock',
   'funlock',

@@ -7,6 +7,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/file.h>
@@ -205,6 +206,42 @@ SysError OpenInNetns(const std::optional<std::string>& netns, const std::string&
     int f = open(file.c_str(), flags | O_CLOEXEC, 0644);
     if (f < 0) return Fail("open", file);
     *fd = f;
+    return {};
+  });
+}
+
+SysError UdpOpen(const std::optional<std::string>& netns, const UdpOptions& opts, int* fd) {
+  if (opts.bind_to_device && opts.bind_to_device->size() >= IFNAMSIZ) {
+    return SysError{EINVAL, "setsockopt",
+                    "SO_BINDTODEVICE " + *opts.bind_to_device + " (longer than 15 bytes)"};
+  }
+  std::string where = "udp 0.0.0.0:" + std::to_string(opts.port);
+  return InNetns(netns, [&]() -> SysError {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+    if (s < 0) return Fail("socket", where);
+    SysError e;
+    int one = 1;
+    if (opts.reuse_addr && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+      e = Fail("setsockopt", "SO_REUSEADDR " + where);
+    } else if (opts.broadcast && setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0) {
+      e = Fail("setsockopt", "SO_BROADCAST " + where);
+    } else if (opts.bind_to_device &&
+               setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, opts.bind_to_device->c_str(),
+                          static_cast<socklen_t>(opts.bind_to_device->size() + 1)) != 0) {
+      // The device name is looked up in this (the socket's) namespace: ENODEV if it is not here.
+      e = Fail("setsockopt", "SO_BINDTODEVICE " + *opts.bind_to_device);
+    } else {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      local.sin_port = htons(opts.port);
+      local.sin_addr.s_addr = htonl(INADDR_ANY);
+      if (bind(s, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) e = Fail("bind", where);
+    }
+    if (e) {
+      close(s);
+      return e;
+    }
+    *fd = s;
     return {};
   });
 }

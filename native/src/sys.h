@@ -1,5 +1,6 @@
-// Native layer, system side: the few Linux calls Node cannot make (setns/unshare, netlink sockets,
-// flock, TUN ioctls), as plain C++ with errno results. No N-API here; addon.cc adapts these to JS.
+// Native layer, system side: the few Linux calls Node cannot make (setns/unshare, netlink and UDP
+// sockets inside a namespace, flock, TUN ioctls), as plain C++ with errno results. No N-API here;
+// addon.cc adapts these to JS.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,17 @@ SysError StatInode(const std::string& path, uint64_t* ino);
 SysError NetlinkOpen(int protocol, const std::optional<std::string>& netns, int* fd);
 SysError OpenInNetns(const std::optional<std::string>& netns, const std::string& file, int flags,
                      int* fd);
+
+// An AF_INET datagram socket (SOCK_CLOEXEC | SOCK_NONBLOCK) bound to 0.0.0.0:port inside the
+// namespace, optionally tied to one device there (SO_BINDTODEVICE) and allowed to send to
+// broadcast addresses. Sending and receiving are left to the caller (Node's dgram adopts the fd).
+struct UdpOptions {
+  uint16_t port = 0;
+  std::optional<std::string> bind_to_device;
+  bool broadcast = false;
+  bool reuse_addr = false;
+};
+SysError UdpOpen(const std::optional<std::string>& netns, const UdpOptions& opts, int* fd);
 
 struct TunOptions {
   bool tap = false;

@@ -244,6 +244,7 @@ describe('SocketTransport over a stand-in binding', () => {
       netnsDelete: unused,
       netnsInode: unused,
       openInNetns: unused,
+      udpOpen: unused,
       flock: unused,
       funlock: unused,
       tunCreate: unused,
