@@ -174,7 +174,7 @@ export type { RuleInfo, RuleMessage } from './rtnl/rule.js';
 export { encodeNeighMessage, decodeNeighMessage, decodeNeighBody, NDMSG_LEN } from './rtnl/neigh.js';
 export type { NeighMessage } from './rtnl/neigh.js';
 
-// namespaces and sysctl
+// namespaces, sysctl, UDP sockets inside a namespace, file locks
 export {
   NETNS_RUN_DIR,
   InvalidNetnsNameError,
@@ -187,6 +187,10 @@ export {
   withNetnsFd,
 } from './netns.js';
 export { SYSCTL_ROOT, InvalidSysctlKeyError, sysctlPath, readSysctl, writeSysctl } from './sysctl.js';
+export { openUdpSocketInNetns } from './udp.js';
+export type { UdpSocketOptions } from './udp.js';
+export { lockFile } from './lock.js';
+export type { FileLock, LockFileOptions } from './lock.js';
 
 // tc and nftables
 export {
