@@ -529,9 +529,7 @@ export class NftablesBackend {
           if (jumps.get(`${map} ${hex(key)}`) !== dnatChainName(owner)) problems.push(`host port ${hostPort(m.hostIP, m.hostPort)}/${m.protocol} does not lead to this attachment (IPv${p.spec.version})`);
         }
         if (rules.length !== p.mappings.length) problems.push(`IPv${p.spec.version}: ${rules.length} DNAT rules, expected ${p.mappings.length}`);
-        for (const base of ['prerouting', 'output', 'postrouting']) {
-          if ((await listNftRules(t, { ...where, chain: base })).length === 0) problems.push(`IPv${p.spec.version}: base chain ${base} is missing or empty`);
-        }
+        if (!(await baseReady(t, p.spec))) problems.push(`IPv${p.spec.version}: the base chains of ${NFT_TABLE} are missing or changed`);
         if (conf.snat) {
           const masq = await listNftRules(t, { ...where, chain: masqChainName(owner) });
           const want = conf.masqAll ? 1 : p.spec.version === 4 ? 2 : 1;

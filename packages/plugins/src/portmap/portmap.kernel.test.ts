@@ -11,16 +11,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NETLINK_NETFILTER, RtNetlink, SocketTransport } from '@tscni/netlink';
+import { NETLINK_NETFILTER, RtNetlink, SocketTransport, formatIp } from '@tscni/netlink';
 import { loadNative } from '@tscni/native';
 import { SPEC_VERSIONS } from '@tscni/spec';
-import { formatIP, parseIP } from '@tscni/ipam';
 import { pluginMain } from '@tscni/skel';
 import type { PluginFuncs } from '@tscni/skel';
 import { NetnsPool, ip, runId } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { spawnRunner } from '../shared/iptables-restore.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
+import { canonicalAddr } from './config.js';
 import { portmapPlugin } from './plugin.js';
 import type { PortmapDeps } from './plugin.js';
 import { NFT_TABLE, dnatChainName } from './nftables.js';
@@ -240,10 +240,10 @@ function request(ns: TestNetns, proto: 'tcp' | 'udp', host: string, port: number
   });
   const out = r.stdout.trim();
   if (out === '') return undefined;
-  // The dual-stack server sees IPv4 peers as ::ffff:a.b.c.d; formatIP prints those as a.b.c.d.
+  // The dual-stack server sees IPv4 peers as ::ffff:a.b.c.d; report those as a.b.c.d.
   const [p, peer = ''] = out.split(' ');
-  const addr = parseIP(peer);
-  return addr === undefined ? out : `${p} ${formatIP(addr)}`;
+  const addr = canonicalAddr(peer);
+  return addr === undefined ? out : `${p} ${formatIp(addr)}`;
 }
 
 function prevResult(w: World, opts: { v6?: boolean; host?: number } = {}): Record<string, unknown> {
@@ -371,6 +371,13 @@ describe.each(BACKENDS)('portmap (%s backend)', (backend) => {
     expect(String(bad.json?.['msg'])).toContain('8444');
     // No port mappings: CHECK passes through.
     expect((await invoke(plugin, 'CHECK', config(`pmc-${backend}`, backend, [], prevResult(w)), env)).code).toBe(0);
+    // Someone empties the attachment's chain: CHECK notices, and ADD again repairs it.
+    const owner = { network: `pmc-${backend}`, containerId: env.containerId, ifName: 'eth0' };
+    const flush = backend === 'nftables' ? ['nft', 'flush', 'chain', 'ip', NFT_TABLE, dnatChainName(owner)] : ['iptables', '-t', 'nat', '-F', dnChainName(owner)];
+    expect(spawnSync('ip', ['netns', 'exec', w.host.name, ...flush]).status).toBe(0);
+    expect((await invoke(plugin, 'CHECK', conf, env)).code).toBe(1);
+    expect((await invoke(plugin, 'ADD', conf, env)).code).toBe(0);
+    expect((await invoke(plugin, 'CHECK', conf, env)).code).toBe(0);
     expect((await invoke(plugin, 'DEL', conf, env)).code).toBe(0);
   });
 
