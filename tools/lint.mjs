@@ -14,7 +14,7 @@ const allowed = {
   '@tscni/skel': ['@tscni/spec'],
   '@tscni/engine': ['@tscni/spec'],
   '@tscni/netlink': ['@tscni/native'],
-  '@tscni/ipam': ['@tscni/spec', '@tscni/skel', '@tscni/native', '@tscni/netlink'],
+  '@tscni/ipam': ['@tscni/spec', '@tscni/skel', '@tscni/netlink'],
   '@tscni/plugins': ['@tscni/spec', '@tscni/skel', '@tscni/netlink', '@tscni/ipam'],
   '@tscni/cnitool': ['@tscni/spec', '@tscni/engine', '@tscni/netlink'],
   '@tscni/testing': ['@tscni/spec', '@tscni/skel', '@tscni/engine'],

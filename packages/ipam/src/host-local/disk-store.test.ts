@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNative } from '@tscni/native';
@@ -9,8 +9,12 @@ import type { IP } from '../ip.js';
 import { DiskStore, parseAllocationFile } from './disk-store.js';
 import type { FileLocker } from './disk-store.js';
 
-// File-format tests need no cross-process lock: the store's in-process mutex is enough.
-const inProcessOnly: FileLocker = { flock: async () => {}, funlock: () => {} };
+// File-format tests need no cross-process lock: the store's in-process mutex is enough. The stand-in
+// creates the lock file as lockFile would, without taking flock.
+const inProcessOnly: FileLocker = async (path, opts) => {
+  closeSync(openSync(path, 'a', opts.mode));
+  return { path, fd: -1, release: () => {} };
+};
 const nativeLoads = (() => {
   try {
     loadNative();
@@ -95,6 +99,20 @@ describe('DiskStore file layout (shared with the reference host-local)', () => {
 });
 
 describe.skipIf(!nativeLoads)('DiskStore locking (flock through the native addon; build it with pnpm --filter @tscni/native build)', () => {
+  it('creates <net>/lock (0600) and leaves nothing open between locks', async () => {
+    const store = new DiskStore(tmp, 'net1');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    let inside = 0;
+    await store.withLock(async () => {
+      inside = fds();
+    });
+    expect(inside).toBe(before + 1);
+    expect(fds()).toBe(before);
+    expect(mode(join(tmp, 'net1', 'lock'))).toBe(0o600 & ~process.umask());
+    await store.close();
+  });
+
   it('serialises two stores (two open file descriptions) on the same network', async () => {
     const s1 = new DiskStore(tmp, 'net1');
     const s2 = new DiskStore(tmp, 'net1');

@@ -4,17 +4,16 @@
 // O_EXCL), `last_reserved_ip.<rangeIdx>`, and `lock`, which both implementations flock(LOCK_EX).
 import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadNative } from '@tscni/native';
+import { lockFile } from '@tscni/netlink';
+import type { FileLock, LockFileOptions } from '@tscni/netlink';
 import { formatIP, parseIP } from '../ip.js';
 import type { IP } from '../ip.js';
 import { Mutex, matchesExact, matchesLegacy } from './store.js';
 import type { Allocation, Store } from './store.js';
 
-/** The two calls of the native addon the store needs; tests may pass their own. */
-export interface FileLocker {
-  flock(fd: number, exclusive: boolean): Promise<void>;
-  funlock(fd: number): void;
-}
+/** How the store takes its cross-process lock: @tscni/netlink's lockFile (flock) unless a test
+ * passes its own. */
+export type FileLocker = (path: string, opts: LockFileOptions) => Promise<FileLock>;
 
 const LAST_IP_PREFIX = 'last_reserved_ip.';
 const LOCK_FILE = 'lock';
@@ -35,38 +34,32 @@ export function parseAllocationFile(ip: IP, content: string): Allocation {
 export class DiskStore implements Store {
   /** `<dataDir>/<network>` */
   readonly dir: string;
-  readonly #locker: () => FileLocker;
+  readonly #lock: FileLocker;
   readonly #mutex = new Mutex();
-  #lockFd: number | undefined;
+  #dirMade = false;
 
-  constructor(dataDir: string, network: string, locker?: FileLocker) {
+  constructor(dataDir: string, network: string, locker: FileLocker = lockFile) {
     this.dir = join(dataDir, network);
-    this.#locker = locker === undefined ? loadNative : () => locker;
+    this.#lock = locker;
   }
 
   /**
-   * In-process callers queue on a mutex first: flock conflicts between open file descriptions,
-   * not between callers sharing this one descriptor.
+   * In-process callers queue on a mutex first, so that only one of them at a time holds (or waits
+   * for) the flock on `<dir>/lock`; that lock excludes other processes.
    */
   withLock<T>(fn: () => Promise<T>): Promise<T> {
     return this.#mutex.run(async () => {
-      const fd = this.#openLock();
-      const locker = this.#locker();
-      await locker.flock(fd, true);
+      if (!this.#dirMade) {
+        mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+        this.#dirMade = true;
+      }
+      const lock = await this.#lock(join(this.dir, LOCK_FILE), { exclusive: true, create: true, mode: 0o600 });
       try {
         return await fn();
       } finally {
-        locker.funlock(fd);
+        lock.release();
       }
     });
-  }
-
-  #openLock(): number {
-    if (this.#lockFd === undefined) {
-      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-      this.#lockFd = openSync(join(this.dir, LOCK_FILE), constants.O_RDONLY | constants.O_CREAT, 0o600);
-    }
-    return this.#lockFd;
   }
 
   async reserve(id: string, ifname: string, ip: IP, rangeId: string): Promise<boolean> {
@@ -161,10 +154,6 @@ export class DiskStore implements Store {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#lockFd !== undefined) {
-      closeSync(this.#lockFd);
-      this.#lockFd = undefined;
-    }
-  }
+  /** Nothing stays open between withLock calls (each opens and closes the lock file). */
+  async close(): Promise<void> {}
 }

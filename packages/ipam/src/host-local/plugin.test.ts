@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CniError, SPEC_VERSIONS, parseNetConf } from '@tscni/spec';
@@ -231,7 +231,11 @@ describe('host-local STATUS', () => {
 describe('host-local on the disk store', () => {
   // Cross-process locking is tested in disk-store.test.ts and interop.test.ts; here the in-process
   // mutex suffices, so these tests do not need the native addon.
-  const disk: StoreFactory = (w) => new DiskStore(w.dataDir, w.name, { flock: async () => {}, funlock: () => {} });
+  const disk: StoreFactory = (w) =>
+    new DiskStore(w.dataDir, w.name, async (path, opts) => {
+      closeSync(openSync(path, 'a', opts.mode));
+      return { path, fd: -1, release: () => {} };
+    });
 
   it('runs ADD/CHECK/GC/DEL against files under dataDir', async () => {
     const conf = netconf({ ranges: [[{ subnet: '10.1.0.0/24' }]], dataDir: tmp });
