@@ -14,8 +14,8 @@ import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
 import type { RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { gcValidAttachments } from '../shared/attachments.js';
-import { spawnRunner } from '../shared/iptables-restore.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
+import { toolRunner } from '../shared/tool-path.js';
 import { defaultOpener, kernelError } from '../shared/kernel.js';
 import { containerAddrs, mappingsFor, parseConfig } from './config.js';
 import type { ContainerAddrs, Owner, PortmapConfig } from './config.js';
@@ -32,7 +32,7 @@ export interface PortmapDeps {
   readonly rtnl?: () => RtNetlink;
   /** The host's namespace for /proc/sys (null: this process's). */
   readonly hostNetns?: string | null;
-  /** Runs iptables-save / iptables-restore. */
+  /** Runs iptables-save / iptables-restore (default: found in PATH or the sbin directories). */
   readonly run?: CommandRunner;
   /** Best-effort steps that failed (stale conntrack cleanup) are reported here; default: stderr. */
   readonly warn?: (message: string) => void;
@@ -62,7 +62,7 @@ class Portmap {
   constructor(deps: PortmapDeps) {
     this.#deps = deps;
     this.#netfilter = deps.netfilter ?? defaultNetfilter;
-    this.#ipt = new IptablesBackend(deps.run ?? spawnRunner);
+    this.#ipt = new IptablesBackend(deps.run ?? toolRunner());
     this.#nft = new NftablesBackend(this.#netfilter);
   }
 

@@ -495,7 +495,7 @@ describe('portmap backend specifics', () => {
     expect(iptSave(w.host, 4)).not.toMatch(/CNI-DN-/);
   });
 
-  it('the bundled executable (cold exec, backend chosen automatically) forwards, checks and removes', async () => {
+  it('the bundled executable (cold exec, no PATH; automatic and iptables backends) forwards, checks and removes', async () => {
     const w = makeWorld();
     const bin = mkdtempSync(join(tmpdir(), 'tscni-portmap-'));
     try {
@@ -522,6 +522,13 @@ describe('portmap backend specifics', () => {
       expect(request(w.client, 'tcp', w.host4, 8080)).toBeUndefined();
       const status = exe('STATUS', { cniVersion: '1.1.0', name: 'pmexe', type: 'portmap' });
       expect(status.status, status.stdout).toBe(0);
+      // Started without PATH, as some runtimes do: the iptables tools are still found (in sbin).
+      const ipt = { ...conf, backend: 'iptables' };
+      const iptAdd = exe('ADD', ipt);
+      expect(iptAdd.status, iptAdd.stdout).toBe(0);
+      expect(request(w.client, 'tcp', w.host4, 8080)).toBe(`tcp ${w.client4}`);
+      expect(exe('DEL', ipt).status).toBe(0);
+      expect(request(w.client, 'tcp', w.host4, 8080)).toBeUndefined();
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
