@@ -1,6 +1,6 @@
 // Development tool, not part of the build: prints how Go's net package parses and formats each
-// input line, as JSON. Its output is committed as src/fixtures/go-ip.json and checked by ip.test.ts.
-// Regenerate: go run scripts/go-ip-oracle.go < scripts/ip-inputs.txt > src/fixtures/go-ip.json
+// input line, as JSON. Its output is committed as src/fixtures/go-ip.json and checked by ip.test.ts and bytes.test.ts.
+// Regenerate (in packages/ip, Go 1.19 made the committed file): go run scripts/go-ip-oracle.go < scripts/ip-inputs.txt > src/fixtures/go-ip.json
 package main
 
 import (

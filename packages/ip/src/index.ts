@@ -1,0 +1,47 @@
+// @tscni/ip: IP addresses and prefixes as Go's net package reads and prints them. Text <-> bytes
+// (the plugin start-up path, no bigint) and integer values for arithmetic and prefix math.
+export type { FormatIPOptions, IPBytesPrefix } from './bytes.js';
+export {
+  canonicalCIDRText,
+  canonicalIPText,
+  formatCIDRBytes,
+  formatIPBytes,
+  isV4CIDR,
+  isV4MappedBytes,
+  networkBytes,
+  parseCIDRBytes,
+  parseIPBytes,
+  prefixMaskBytes,
+} from './bytes.js';
+export type { IP, IPFamily, IPNet } from './ip.js';
+export {
+  addIP,
+  bitLength,
+  broadcastAddress,
+  canonicalIP,
+  canonicalNet,
+  cidrContains,
+  cidrOverlaps,
+  compareIP,
+  formatCIDR,
+  formatIP,
+  hasHostBits,
+  ipEqual,
+  ipFromBigInt,
+  ipFromBytes,
+  ipSpan,
+  ipToBytes,
+  isV4Mapped,
+  lastAddress,
+  maskedNet,
+  netmaskIP,
+  networkAddress,
+  nextIP,
+  parseCIDR,
+  parseIP,
+  prefixMask,
+  prefixSize,
+  prevIP,
+  to16,
+  to4,
+} from './ip.js';
