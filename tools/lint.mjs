@@ -9,18 +9,19 @@ const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 
 // Which workspace packages each package may import (the architecture's floors).
 const allowed = {
-  '@tscni/spec': [],
+  '@tscni/ip': [],
+  '@tscni/spec': ['@tscni/ip'],
   '@tscni/native': [],
-  '@tscni/skel': ['@tscni/spec'],
-  '@tscni/engine': ['@tscni/spec'],
-  '@tscni/netlink': ['@tscni/native'],
-  '@tscni/ipam': ['@tscni/spec', '@tscni/skel', '@tscni/netlink'],
-  '@tscni/plugins': ['@tscni/spec', '@tscni/skel', '@tscni/netlink', '@tscni/ipam'],
-  '@tscni/cnitool': ['@tscni/spec', '@tscni/engine', '@tscni/netlink'],
-  '@tscni/testing': ['@tscni/spec', '@tscni/skel', '@tscni/engine'],
+  '@tscni/skel': ['@tscni/spec', '@tscni/ip'],
+  '@tscni/engine': ['@tscni/spec', '@tscni/ip'],
+  '@tscni/netlink': ['@tscni/native', '@tscni/ip'],
+  '@tscni/ipam': ['@tscni/spec', '@tscni/skel', '@tscni/netlink', '@tscni/ip'],
+  '@tscni/plugins': ['@tscni/spec', '@tscni/skel', '@tscni/netlink', '@tscni/ipam', '@tscni/ip'],
+  '@tscni/cnitool': ['@tscni/spec', '@tscni/engine', '@tscni/netlink', '@tscni/ip'],
+  '@tscni/testing': ['@tscni/spec', '@tscni/skel', '@tscni/engine', '@tscni/ip'],
 };
 // Test files may also use the private test helpers and what they exercise.
-const testExtra = ['@tscni/testing', '@tscni/spec', '@tscni/skel', '@tscni/engine', '@tscni/netlink', '@tscni/native', '@tscni/ipam'];
+const testExtra = ['@tscni/testing', '@tscni/spec', '@tscni/skel', '@tscni/engine', '@tscni/netlink', '@tscni/native', '@tscni/ipam', '@tscni/ip'];
 
 function packageDirs() {
   const dirs = readdirSync(join(root, 'packages')).map((d) => join(root, 'packages', d));
