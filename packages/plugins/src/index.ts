@@ -1,5 +1,6 @@
-// @tscni/plugins: CNI plugins (here: the interface plugins bridge, ptp and loopback) and the logic
-// they share (interface configuration from an IPAM result, veth pairs, sysctls, IPAM delegation, CHECK).
+// @tscni/plugins: CNI plugins (interface plugins: bridge, ptp, loopback, macvlan, ipvlan, vlan,
+// host-device, dummy, tap; and the chained plugins) and the logic they share (interface
+// configuration from an IPAM result, veth pairs, sysctls, IPAM delegation, CHECK).
 export { GoObject, checkMac, dnsOverride, ipamType, readMtu, requestedMac, requirePrevResult } from './shared/conf.js';
 export { defaultOpener, errnoCode, isExists, isMissingLink, isNetnsGone, kernelError, openContainerNetns, openNetnsIfPresent } from './shared/kernel.js';
 export type { RtOpener } from './shared/kernel.js';
@@ -52,6 +53,47 @@ export { CONTAINER_INDEX, calcGateways } from './bridge/gateway.js';
 export type { Gateways } from './bridge/gateway.js';
 export { bridgePlugin } from './bridge/plugin.js';
 export type { BridgeDeps } from './bridge/plugin.js';
+export { ensureVlanGateway, setupPort } from './bridge/port.js';
+export type { PortConfig } from './bridge/port.js';
+export {
+  SPOOFCHK_BASE_CHAIN,
+  SPOOFCHK_TABLE,
+  checkSpoofCheck,
+  setupSpoofCheck,
+  spoofCheckChains,
+  spoofCheckComment,
+  spoofCheckId,
+  teardownSpoofCheck,
+} from './bridge/spoofchk.js';
+export {
+  attachIpam,
+  bringUp,
+  checkContainerLink,
+  checkIfName,
+  checkMismatch,
+  checkMtuWithin,
+  containerIface,
+  defaultRouteInterface,
+  deleteIfPresent,
+  findMaster,
+  l2Result,
+  macFromConfig,
+  onMasterSide,
+  readMaster,
+  requireFreeName,
+} from './shared/link-plugin.js';
+export type { AttachOptions, CheckOptions, LinkPluginDeps } from './shared/link-plugin.js';
+export { encodeMacvlanCreate, loadMacvlanConfig, macvlanPlugin } from './macvlan/plugin.js';
+export type { MacvlanConfig, MacvlanCreate } from './macvlan/plugin.js';
+export { chainedMaster, ipvlanPlugin, loadIpvlanConfig } from './ipvlan/plugin.js';
+export type { IpvlanConfig } from './ipvlan/plugin.js';
+export { loadVlanConfig, vlanPlugin } from './vlan/plugin.js';
+export type { VlanConfig } from './vlan/plugin.js';
+export { dummyPlugin, loadDummyConfig } from './dummy/plugin.js';
+export { loadTapConfig, tapPlugin } from './tap/plugin.js';
+export type { TapConfig } from './tap/plugin.js';
+export { findHostDevice, hostDevicePlugin, loadHostDeviceConfig } from './host-device/plugin.js';
+export type { HostDeviceConfig, HostDeviceDeps } from './host-device/plugin.js';
 export { gcValidAttachments } from './shared/attachments.js';
 export { bandwidthPlugin, probeTrafficControl } from './bandwidth/plugin.js';
 export type { BandwidthDeps } from './bandwidth/plugin.js';

@@ -4,7 +4,7 @@
 // so tests assert the exact messages a plugin built. A "namespace path" is any file: the plugin
 // opens it for IFLA_NET_NS_FD as it would /run/netns/x, and the fake resolves the descriptor back
 // to the path through /proc/self/fd to know where a link goes.
-import { readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import {
   AF_BRIDGE,
   BRIDGE_VLAN_INFO,
@@ -314,11 +314,30 @@ export class FakeNet {
     return [...this.#spaces.values()];
   }
 
-  /** The namespace a descriptor (opened by the plugin from a namespace path) stands for. */
+  /**
+   * The namespace a descriptor (opened by the plugin from a namespace path) stands for; our own
+   * real namespace (e.g. /proc/self/ns/net, read back as `net:[inode]`) is the host.
+   */
   byFd(fd: number): FakeNs {
-    return this.ns(readlinkSync(`/proc/self/fd/${fd}`));
+    const target = readlinkSync(`/proc/self/fd/${fd}`);
+    return this.ns(target.startsWith('net:[') ? null : target);
   }
 
-  /** An RtOpener for plugins: rtnetlink "inside" the namespace at `path` (null: host). */
-  readonly opener = (path: string | null): RtNetlink => new RtNetlink(this.ns(path).transport(), { netnsPath: path });
+  /** An RtOpener for plugins: rtnetlink "inside" the namespace at `path` (null: host); a missing path is ENOENT. */
+  readonly opener = (path: string | null): RtNetlink => {
+    if (path !== null && !existsSync(path)) throw Object.assign(new Error(`open ${path}: no such file`), { code: 'ENOENT' });
+    return new RtNetlink(this.ns(path).transport(), { netnsPath: path });
+  };
+}
+
+/** Header fields the decoder reports as 0 when a request left them unset. */
+const ZERO_DEFAULTS = new Set(['family', 'ifType', 'index', 'flags', 'change']);
+
+/** A decoded request as sent: fields a request left unset (zero header fields, undefined) removed. */
+export function sent(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sent);
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (!(ZERO_DEFAULTS.has(k) && x === 0) && x !== undefined) out[k] = sent(x);
+  return out;
 }
