@@ -16,6 +16,9 @@ import {
   decodeAddrBody,
   decodeLinkBody,
   decodeRouteBody,
+  encodeLinkBody,
+  IFLA,
+  NlWriter,
   encodeAddrMessage,
   encodeLinkMessage,
   encodeRouteMessage,
@@ -89,19 +92,17 @@ export class FakeNs {
   }
 
   linkMessage(l: FakeLink): Uint8Array {
-    const m: LinkMessage = {
-      index: l.index,
-      ifname: l.name,
-      flags: l.up ? IFF.UP : 0,
-      operstate: l.up ? IF_OPER_UP : IF_OPER_DOWN,
-      mtu: l.mtu,
-      address: l.mac,
-    };
+    const m: LinkMessage = { index: l.index, ifname: l.name, flags: l.up ? IFF.UP : 0, mtu: l.mtu, address: l.mac };
     if (l.parent !== undefined) m.link = l.parent;
     if (l.master !== undefined) m.master = l.master;
     if (l.alias !== undefined) m.alias = l.alias;
     if (l.kind !== undefined) m.linkInfo = { kind: l.kind, ...(l.data === undefined ? {} : { data: l.data }) };
-    return encodeLinkMessage(RTM.NEWLINK, 0, m);
+    // IFLA_OPERSTATE is reported by the kernel only, so the link codec does not write it: add it here.
+    const w = new NlWriter();
+    const at = w.beginMessage(RTM.NEWLINK, 0);
+    encodeLinkBody(w, m);
+    w.putU8(IFLA.OPERSTATE, l.up ? IF_OPER_UP : IF_OPER_DOWN);
+    return w.endMessage(at).finish();
   }
 
   handle(m: NlMessage): FakeReply {
