@@ -3,7 +3,7 @@
 // an access port, a trunk port, and `<bridge>.<vlan>` with its port in the VLAN.
 import { describe, expect, it } from 'vitest';
 import { AF_BRIDGE, BRIDGE_FLAGS, BRIDGE_VLAN_INFO, IFF, NLM_F, RTM } from '@tscni/netlink';
-import { FakeNet } from '../test-support/fake-rtnl.js';
+import { FakeNet, sent } from '../test-support/fake-rtnl.js';
 import type { FakeNs, SeenRequest } from '../test-support/fake-rtnl.js';
 import { ensureVlanGateway, setupPort } from './port.js';
 import type { PortConfig } from './port.js';
@@ -19,22 +19,11 @@ function withBridge(): { net: FakeNet; host: FakeNs; br: number } {
 
 const base: PortConfig = { bridge: 'br0', hairpinMode: false, portIsolation: false, vlan: 0, vlanTrunk: undefined, preserveDefaultVlan: true };
 
-/** Header fields the decoder reports as 0 when a request left them unset. */
-const ZERO_DEFAULTS = new Set(['family', 'ifType', 'index', 'flags', 'change']);
-
-function strip(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(strip);
-  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (!(ZERO_DEFAULTS.has(k) && x === 0) && x !== undefined) out[k] = strip(x);
-  return out;
-}
-
 /** The link-changing requests (not lookups), as sent (unset header fields left out). */
 function changes(ns: FakeNs): unknown[] {
   return ns.seen
     .filter((r) => r.type !== RTM.GETLINK)
-    .map((r: SeenRequest) => ({ type: r.type, ...((r.flags & NLM_F.CREATE) !== 0 ? { create: true } : {}), ...(strip(r.link ?? {}) as object) }));
+    .map((r: SeenRequest) => ({ type: r.type, ...((r.flags & NLM_F.CREATE) !== 0 ? { create: true } : {}), ...(sent(r.link ?? {}) as object) }));
 }
 
 describe('bridge ports', () => {
