@@ -60,8 +60,13 @@ function words(v: bigint): [number, number, number, number] {
 export function ipToBytes(ip: IP): Uint8Array {
   const ws = ip.family === 4 ? [Number(ip.value)] : words(ip.value);
   const out = new Uint8Array(ws.length * 4);
-  const view = new DataView(out.buffer);
-  ws.forEach((w, i) => view.setUint32(i * 4, w, false));
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws[i] as number;
+    out[i * 4] = w >>> 24;
+    out[i * 4 + 1] = (w >>> 16) & 0xff;
+    out[i * 4 + 2] = (w >>> 8) & 0xff;
+    out[i * 4 + 3] = w & 0xff;
+  }
   return out;
 }
 
