@@ -2,7 +2,7 @@
 // Go-identical printing, and the reference conversion rules between all seven spec versions.
 import { CniError, ErrorCode, jsonTypeName, type ErrorResult } from './errors.js';
 import { goJson, parseJson } from './json.js';
-import { canonicalCIDR, canonicalIP, isV4CIDR } from './ip.js';
+import { canonicalCIDRText, canonicalIPText, isV4CIDR } from '@tscni/ip';
 import { check, goReadView, result020Shape, result040Shape, result100Shape } from './shape.js';
 import { CURRENT_VERSION, DEFAULT_CNI_VERSION_FOR_MISSING, type VersionInfo } from './versions.js';
 
@@ -132,8 +132,8 @@ export function parseResult(json: unknown, fallbackVersion?: string): AnyResult 
 
 // ---- normalisation: what Go would print after reading the value (omitempty, canonical IPs) ----
 
-const cidrText = (s: string): string => canonicalCIDR(s) ?? s;
-const ipText = (s: string): string => canonicalIP(s) ?? s;
+const cidrText = (s: string): string => canonicalCIDRText(s) ?? s;
+const ipText = (s: string): string => canonicalIPText(s) ?? s;
 
 function normRoute(r: Route, full = true): Route {
   const out: Route = { dst: cidrText(r.dst) };

@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import type { IPAMConfig, NetConf, NetConfList } from './conf.js';
 import type { BandwidthEntry, CapabilityArgs, GCAttachment, IPRange, PortMapping } from './capabilities.js';
 import { CniError, type ErrorResult } from './errors.js';
-import { isV4CIDR, parseCIDR, parseIP } from './ip.js';
+import { isV4CIDR, parseCIDRBytes, parseIPBytes } from '@tscni/ip';
 import type { DNS, Interface, IPConfig, IPConfig020, Result, Result020, Result040, Route } from './result.js';
 import { VALID_NAME } from './validate.js';
 import { CURRENT_VERSION, DEFAULT_CNI_VERSION_FOR_MISSING, selectVersion, type VersionInfo } from './versions.js';
@@ -23,9 +23,9 @@ const strs = z.array(str);
 const int = z.int();
 /** Go's unsigned integers: no sign, no fraction. */
 const uint = z.int().check(z.nonnegative());
-const cidr = z.string().check(z.refine((s) => parseCIDR(s) !== null, 'must be an IP address with a prefix length, e.g. "10.0.0.2/24"'));
+const cidr = z.string().check(z.refine((s) => parseCIDRBytes(s) !== undefined, 'must be an IP address with a prefix length, e.g. "10.0.0.2/24"'));
 /** Go reads "" into a nil net.IP, so "" is accepted and means absent. */
-const ip = z.string().check(z.refine((s) => s === '' || parseIP(s) !== null, 'must be an IP address'));
+const ip = z.string().check(z.refine((s) => s === '' || parseIPBytes(s) !== undefined, 'must be an IP address'));
 /** A Go string field without omitempty: absent reads as "". */
 const goString = z._default(z.string(), '');
 

@@ -1,7 +1,7 @@
 // Layer 1 (spec): the shapes of plugin configurations and results, checked by hand. A plugin runs
 // these once per process, and building a schema library's objects cost more than a no-op ADD's work.
 import { jsonTypeName } from './errors.js';
-import { parseCIDR, parseIP } from './ip.js';
+import { parseCIDRBytes, parseIPBytes } from '@tscni/ip';
 
 type Path = Array<string | number>;
 type Obj = Record<string, unknown>;
@@ -102,9 +102,9 @@ function record(value?: Checker): Checker {
 
 const int = refine<number>(num, Number.isSafeInteger, 'must be an integer');
 const strArray = arrayOf(str);
-const cidr = refine<string>(str, (s) => parseCIDR(s) !== null, 'must be an IP address with a prefix length, e.g. "10.0.0.2/24"');
+const cidr = refine<string>(str, (s) => parseCIDRBytes(s) !== undefined, 'must be an IP address with a prefix length, e.g. "10.0.0.2/24"');
 /** Go reads an empty string into a nil net.IP, so "" is accepted and means absent. */
-const ip = refine<string>(str, (s) => s === '' || parseIP(s) !== null, 'must be an IP address');
+const ip = refine<string>(str, (s) => s === '' || parseIPBytes(s) !== undefined, 'must be an IP address');
 
 const dnsShape = {
   nameservers: optional(strArray),
