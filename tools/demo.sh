@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Demo: tscni's cnitool (the TypeScript engine) drives CNI plugins to attach two fresh network
-# namespaces to one bridge network, checks that they ping each other both ways, then detaches them.
+# Demo: tscni's cnitool (the TypeScript engine) drives tscni's own plugins (bridge + host-local,
+# installed the way /opt/cni/bin is populated) to attach two fresh network namespaces, made with
+# `cnitool netns`, to one bridge network; checks that they ping each other and the gateway, then
+# detaches them.
 # Everything it creates has a per-run name and is removed by the EXIT trap, even on failure.
 set -euo pipefail
 
@@ -12,11 +14,7 @@ bash tools/setup.sh
 step() { printf '==> %s\n' "$*"; }
 
 cnitool="$repo/packages/cnitool/dist/bin/cnitool"
-plugin_dir=/usr/lib/cni   # Go reference plugins: bridge + host-local
 [[ -x "$cnitool" ]] || { echo "demo: $cnitool missing (setup did not build it)" >&2; exit 1; }
-for p in bridge host-local; do
-  [[ -x "$plugin_dir/$p" ]] || { echo "demo: plugin $plugin_dir/$p missing" >&2; exit 1; }
-done
 
 id="$(od -An -tx1 -N3 /dev/urandom | tr -d ' \n')"
 net="tscdemo-$id"
@@ -24,6 +22,7 @@ bridge="tscdbr$id"          # 12 chars, within IFNAMSIZ
 ns_a="tscdemo-a-$id"
 ns_b="tscdemo-b-$id"
 work="$(mktemp -d /tmp/tscni-demo.XXXXXX)"
+plugin_dir="$work/bin"
 added=()
 
 # A /24 under 10.200.0.0/13 that no host route covers.
@@ -49,13 +48,17 @@ cleanup() {
     cnitool_run del "$net" "/run/netns/$ns" >/dev/null 2>&1
   done
   for ns in "$ns_a" "$ns_b"; do
-    ip netns del "$ns" 2>/dev/null
+    "$cnitool" netns del "$ns" 2>/dev/null
   done
   ip link del "$bridge" 2>/dev/null
   rm -rf "$work"
   if ((status == 0)); then step "demo passed"; else echo "demo: FAILED (exit $status); everything it created was removed" >&2; fi
 }
 trap cleanup EXIT
+
+step "install tscni plugins into $plugin_dir"
+node tools/install-plugins --no-build "$plugin_dir"
+ls "$plugin_dir" | tr '\n' ' '; echo
 
 step "network $net: bridge $bridge, subnet $subnet, config in $NETCONFPATH"
 mkdir -p "$NETCONFPATH"
@@ -67,11 +70,18 @@ cat >"$NETCONFPATH/10-$net.conflist" <<EOF
     {
       "type": "bridge",
       "bridge": "$bridge",
+      "isGateway": true,
       "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$subnet" }]], "dataDir": "$work/ipam" }
     }
   ]
 }
 EOF
+
+gw_of() { # <result JSON on stdin> -> the gateway of its first IP
+  node -e '
+    let s = "";
+    process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).ips?.[0]?.gateway ?? ""));'
+}
 
 ip_of() { # <result JSON on stdin> -> its first IP address without the prefix length
   node -e '
@@ -83,17 +93,16 @@ ip_of() { # <result JSON on stdin> -> its first IP address without the prefix le
     });'
 }
 
-step "create namespaces $ns_a and $ns_b"
-ip netns add "$ns_a"
-ip netns add "$ns_b"
+step "cnitool netns add $ns_a $ns_b"
+"$cnitool" netns add "$ns_a"
+"$cnitool" netns add "$ns_b"
 
 step "cnitool add $net /run/netns/$ns_a"
 added+=("$ns_a")   # before ADD: a failed ADD still gets its DEL (spec), and DEL is idempotent
 result="$(cnitool_run add "$net" "/run/netns/$ns_a")"
 ip_a="$(ip_of <<<"$result")"
-step "  $ns_a got $ip_a"
-# CHECK right after each ADD: the Go bridge plugin compares the bridge MAC with the cached result,
-# and the kernel changes a bridge's MAC when a port with a lower MAC joins it.
+gw="$(gw_of <<<"$result")"
+step "  $ns_a got $ip_a (gateway $gw)"
 step "cnitool check $net /run/netns/$ns_a"
 cnitool_run check "$net" "/run/netns/$ns_a"
 step "cnitool add $net /run/netns/$ns_b"
@@ -105,9 +114,11 @@ step "cnitool check $net /run/netns/$ns_b"
 cnitool_run check "$net" "/run/netns/$ns_b"
 
 step "ping $ns_a -> $ip_b"
-ip netns exec "$ns_a" ping -c 3 -i 0.2 -W 2 "$ip_b" | tail -n 2
+"$cnitool" netns exec "$ns_a" -- ping -c 3 -i 0.2 -W 2 "$ip_b" | tail -n 2
 step "ping $ns_b -> $ip_a"
-ip netns exec "$ns_b" ping -c 3 -i 0.2 -W 2 "$ip_a" | tail -n 2
+"$cnitool" netns exec "$ns_b" -- ping -c 3 -i 0.2 -W 2 "$ip_a" | tail -n 2
+step "ping $ns_a -> gateway $gw"
+"$cnitool" netns exec "$ns_a" -- ping -c 3 -i 0.2 -W 2 "$gw" | tail -n 2
 
 for ns in "$ns_a" "$ns_b"; do
   step "cnitool del $net /run/netns/$ns"
@@ -115,7 +126,7 @@ for ns in "$ns_a" "$ns_b"; do
 done
 added=()
 
-step "remove namespaces and bridge"
-ip netns del "$ns_a"
-ip netns del "$ns_b"
+step "cnitool netns del $ns_a $ns_b; remove the bridge"
+"$cnitool" netns del "$ns_a"
+"$cnitool" netns del "$ns_b"
 ip link del "$bridge"
