@@ -32,15 +32,7 @@ export {
   teardownIpMasq,
 } from './shared/ipmasq.js';
 export type { IpMasqBackend, IpMasqDeps, IpMasqSettings, MasqOwner, NftOpener } from './shared/ipmasq.js';
-export {
-  findCommand,
-  gcIpMasqIptables,
-  ipMasqChainName,
-  ipMasqComment,
-  searchPathRunner,
-  setupIpMasqIptables,
-  teardownIpMasqIptables,
-} from './shared/ipmasq-iptables.js';
+export { gcIpMasqIptables, ipMasqChainName, ipMasqComment, setupIpMasqIptables, teardownIpMasqIptables } from './shared/ipmasq-iptables.js';
 
 // plugins
 export { loopbackPlugin } from './loopback/plugin.js';

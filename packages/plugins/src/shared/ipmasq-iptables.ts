@@ -4,8 +4,6 @@
 // `-s <address> -j CNI-…`, every rule commented `name: "<network>" id: "<containerID>"`. Each
 // operation reads the nat table once (iptables-save) and writes all its changes in ONE
 // `iptables-restore --noflush` per IP version, where the reference execs iptables per rule.
-import { accessSync, constants } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { GCAttachment } from '@tscni/spec';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ipam';
@@ -20,7 +18,6 @@ import {
   ruleTarget,
   sameSpec,
   saveCommand,
-  spawnRunner,
 } from './iptables-restore.js';
 import type { CommandRunner, IptVersion, SavedTable } from './iptables-restore.js';
 import type { MasqOwner } from './ipmasq.js';
@@ -39,30 +36,6 @@ export function ipMasqChainName(network: string, containerId: string): string {
 /** The reference's utils.FormatComment: `name: "<network>" id: "<containerID>"`. */
 export function ipMasqComment(network: string, containerId: string): string {
   return `name: ${JSON.stringify(network)} id: ${JSON.stringify(containerId)}`;
-}
-
-/** Where a plugin without PATH in its environment (runtimes often pass only CNI_*) looks for iptables. */
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** The absolute path of `cmd` on PATH (or the usual sbin/bin directories), else `cmd` unchanged. */
-export function findCommand(cmd: string, path: string | undefined = process.env['PATH']): string {
-  if (isAbsolute(cmd)) return cmd;
-  for (const dir of (path === undefined || path === '' ? DEFAULT_PATH : path).split(':')) {
-    if (dir === '') continue;
-    const candidate = join(dir, cmd);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return cmd;
-}
-
-/** A runner that resolves the command itself, so a plugin exec'd without PATH still finds iptables. */
-export function searchPathRunner(run: CommandRunner = spawnRunner): CommandRunner {
-  return (cmd, args, input) => run(findCommand(cmd), args, input);
 }
 
 interface Rule {
