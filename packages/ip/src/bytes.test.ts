@@ -11,12 +11,13 @@ import {
   formatIPBytes,
   isV4CIDR,
   isV4MappedBytes,
+  lastBytes,
   networkBytes,
   parseCIDRBytes,
   parseIPBytes,
   prefixMaskBytes,
 } from './bytes.js';
-import { formatIP, ipEqual, ipFromBytes, ipToBytes, netmaskIP, networkAddress, parseIP } from './ip.js';
+import { formatIP, ipEqual, ipFromBytes, ipToBytes, lastAddress, netmaskIP, networkAddress, parseIP } from './ip.js';
 
 interface GoCase {
   in: string;
@@ -139,16 +140,18 @@ describe('prefixes on bytes', () => {
     expect(isV4CIDR('garbage')).toBe(false);
   });
 
-  it('masks and network addresses agree with the integer form', () => {
+  it('masks, network and last addresses agree with the integer form', () => {
     const prefixed = anyBytes.chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 0, max: b.length * 8 })));
     fc.assert(
       fc.property(prefixed, ([b, prefix]) => {
         const n = { ip: ipFromBytes(b), prefix };
         expect(hex(prefixMaskBytes(b.length as 4 | 16, prefix))).toBe(hex(ipToBytes(netmaskIP(n))));
         expect(hex(networkBytes(b, prefix))).toBe(hex(ipToBytes(networkAddress(n))));
+        expect(hex(lastBytes(b, prefix))).toBe(hex(ipToBytes(lastAddress(n))));
       }),
     );
     expect(() => prefixMaskBytes(4, 33)).toThrow(RangeError);
     expect(() => networkBytes(new Uint8Array(3), 0)).toThrow(RangeError);
+    expect(formatIPBytes(lastBytes(parseIPBytes('10.1.2.3')!, 20))).toBe('10.1.15.255');
   });
 });

@@ -255,3 +255,11 @@ export function networkBytes(b: Uint8Array, prefix: number): Uint8Array {
   for (let i = 0; i < b.length; i++) out[i] = (b[i] as number) & (mask[i] as number);
   return out;
 }
+
+/** A copy of the address with the host bits of the prefix set (the last address; IPv4 broadcast). */
+export function lastBytes(b: Uint8Array, prefix: number): Uint8Array {
+  const out = networkBytes(b, prefix);
+  const mask = prefixMaskBytes(b.length as 4 | 16, prefix);
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) | (~(mask[i] as number) & 0xff);
+  return out;
+}

@@ -8,6 +8,7 @@ export {
   formatIPBytes,
   isV4CIDR,
   isV4MappedBytes,
+  lastBytes,
   networkBytes,
   parseCIDRBytes,
   parseIPBytes,
