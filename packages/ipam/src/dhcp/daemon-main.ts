@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from 'nod
 import { connect } from 'node:net';
 import type { Server } from 'node:net';
 import { dirname } from 'node:path';
-import { helperChannel } from './channel.js';
+import { netnsChannel } from './channel.js';
 import type { ChannelOpener } from './channel.js';
 import { DEFAULT_SOCKET_PATH } from './config.js';
 import { DhcpDaemon } from './daemon.js';
@@ -134,7 +134,7 @@ export async function startDaemon(flags: DaemonFlags, o: { openChannel?: Channel
     timeoutMs: flags.timeoutMs,
     resendMaxMs: flags.resendMaxMs,
     reacquireTimeoutMs: flags.resendTimeoutMs,
-    openChannel: o.openChannel ?? helperChannel,
+    openChannel: o.openChannel ?? netnsChannel,
     ...(o.log === undefined ? {} : { log: o.log }),
   });
   const server = daemon.createServer();

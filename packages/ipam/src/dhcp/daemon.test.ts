@@ -31,7 +31,7 @@ class FakeServer {
     [Opt.LeaseTime, u32Option(3600)],
   ];
 
-  /** The opener the daemon uses; `hwaddr` is what the helper would read from the interface. */
+  /** The opener the daemon uses; `hwaddr` is what the channel would read from the interface. */
   opener(channels: Channel[] = [], failOpen?: string): ChannelOpener {
     return async (_netns, _ifName, handlers: ChannelHandlers) => {
       if (failOpen !== undefined) throw new Error(failOpen);
@@ -282,7 +282,7 @@ describe('DhcpDaemon lease upkeep (fake clock)', () => {
     expect(daemon.keys).toEqual([]);
   });
 
-  it('drops a lease when its helper dies or its link is gone (ENODEV)', async () => {
+  it('drops a lease when its socket fails or its link is gone (ENODEV)', async () => {
     const server = new FakeServer();
     const channels: Array<Channel & { handlers?: ChannelHandlers }> = [];
     const clock = new FakeClock();

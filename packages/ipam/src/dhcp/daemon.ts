@@ -154,7 +154,7 @@ export class DhcpDaemon {
       channel = await this.settings.openChannel(path, req.ifName, {
         onDatagram: (payload) => entry?.client.receive(payload),
         onClosed: (reason) => {
-          if (entry !== undefined && this.leases.get(entry.key) === entry) this.drop(entry, `socket helper ended: ${reason}`);
+          if (entry !== undefined && this.leases.get(entry.key) === entry) this.drop(entry, `socket closed: ${reason}`);
         },
       });
     } catch (e) {
@@ -245,7 +245,7 @@ export class DhcpDaemon {
     }
   }
 
-  /** The helper process keeps the namespace alive, so a namespace removed without a DEL must be noticed here. */
+  /** The channel's sockets keep the namespace alive, so a namespace removed without a DEL must be noticed here. */
   private watch(e: LeaseEntry, path: string): void {
     const every = this.settings.watchIntervalMs ?? 10_000;
     const tick = (): void => {

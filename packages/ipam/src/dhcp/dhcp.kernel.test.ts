@@ -3,9 +3,10 @@
 // acquire (DISCOVER/OFFER/REQUEST/ACK from inside the namespace), renewal at T1 (dnsmasq's
 // option 58 set to a few seconds, since its shortest lease is 2 minutes), CHECK, release on DEL
 // (the lease file entry goes), the 0600 socket, and the lease being dropped with its namespace.
+// The daemon's UDP socket in the container namespace is observed with `ss` inside it.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +14,20 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const missing = ['dnsmasq', 'nsenter', 'perl', 'ip', 'setpriv'].filter((c) => !have(c));
+const missing = ['dnsmasq', 'ip', 'ss', 'setpriv'].filter((c) => !have(c));
 const isRoot = process.getuid?.() === 0;
-const skipReason = !isRoot ? 'needs root' : missing.length > 0 ? `missing ${missing.join(', ')}` : undefined;
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const repoRoot = resolve(pkgDir, '..', '..');
+// The bundled daemon loads the addon from beside itself, as tools/install-plugins lays it out.
+const addon = join(repoRoot, 'native', 'build', 'Release', 'tscni_native.node');
+const skipReason = !isRoot
+  ? 'needs root'
+  : missing.length > 0
+    ? `missing ${missing.join(', ')}`
+    : !existsSync(addon)
+      ? 'native addon not built (pnpm --filter @tscni/native build)'
+      : undefined;
 
 let binDir: string;
 let work: string;
@@ -73,12 +82,19 @@ function conf(ipam: Record<string, unknown> = {}, extra: Record<string, unknown>
 const leaseFile = () => join(work, 'dnsmasq.leases');
 const leases = () => (existsSync(leaseFile()) ? readFileSync(leaseFile(), 'utf8') : '');
 const dnsmasqLog = () => readFileSync(join(work, 'dnsmasq.log'), 'utf8');
-const helpers = () => spawnSync('pgrep', ['-f', `perl -e .* ${clientIf()} 68`], { encoding: 'utf8' }).stdout.trim();
+/** The daemon's UDP sockets on port 68 of an interface, as `ss` in the container namespace lists them. */
+const dhcpSockets = (ifName = clientIf()) =>
+  spawnSync('ip', ['netns', 'exec', client(), 'ss', '-H', '-uanp'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(`0.0.0.0%${ifName}:68 `) && l.includes(`pid=${daemon!.pid},`));
+/** Whether the server end of the first veth exists: it goes only once the container namespace is freed. */
+const serverEndExists = () => spawnSync('ip', ['-n', server(), 'link', 'show', `${tag}b`], { stdio: 'ignore' }).status === 0;
 
 describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === undefined ? '' : ` (skipped: ${skipReason})`}`, () => {
   beforeAll(() => {
     binDir = mkdtempSync(join(tmpdir(), 'tscni-dhcp-bin-'));
     execFileSync('node', [join(repoRoot, 'tools', 'build-bin.mjs'), pkgDir, '--outdir', binDir, 'src/bin/dhcp.ts:dhcp'], { stdio: 'pipe' });
+    copyFileSync(addon, join(binDir, 'tscni_native.node'));
   });
   afterAll(() => rmSync(binDir, { recursive: true, force: true }));
 
@@ -177,12 +193,12 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
     const wrong = runPlugin('CHECK', conf({}, { prevResult: { cniVersion: '1.0.0', ips: [{ address: `${subnet}.99/24` }] } }));
     expect(wrong.code).toBe(1);
 
-    expect(helpers()).not.toBe('');
+    expect(dhcpSockets()).toHaveLength(1);
     const del = runPlugin('DEL', conf());
     expect(del.code, JSON.stringify(del.out)).toBe(0);
     await until('the lease file entry to go', () => !leases().includes(` ${addr} `));
     expect(dnsmasqLog()).toContain(`DHCPRELEASE(${tag}b) ${addr} `);
-    await until('the socket helper to exit', () => helpers() === '');
+    await until('the socket to close', () => dhcpSockets().length === 0);
     expect(runPlugin('DEL', conf()).code).toBe(0);
     expect(runPlugin('CHECK', conf()).out).toMatchObject({ code: 3 });
   });
@@ -192,6 +208,9 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
     const b = runPlugin('ADD', conf(), { CNI_IFNAME: `${tag}x` });
     expect(a.code, JSON.stringify(a.out)).toBe(0);
     expect(b.code, JSON.stringify(b.out)).toBe(0);
+    // One socket per interface, both on port 68 (SO_REUSEADDR + SO_BINDTODEVICE).
+    expect(dhcpSockets()).toHaveLength(1);
+    expect(dhcpSockets(`${tag}x`)).toHaveLength(1);
     const addrA = (a.out as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
     const addrB = (b.out as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0]!;
     expect(addrA.startsWith(`${subnet}.`)).toBe(true);
@@ -232,15 +251,18 @@ describe.skipIf(skipReason !== undefined)(`dhcp against dnsmasq${skipReason === 
     const r = runPlugin('ADD', conf(), { CNI_IFNAME: 'nosuchif0' });
     expect(r.code).toBe(1);
     expect(r.out).toMatchObject({ code: 999, msg: expect.stringMatching(/nosuchif0/) });
-    expect(helpers()).toBe('');
+    expect(dhcpSockets('nosuchif0')).toEqual([]);
+    expect(dhcpSockets()).toEqual([]);
   });
 
   it('stops maintaining the lease once its namespace is deleted without DEL, freeing the namespace', async () => {
     const add = runPlugin('ADD', conf());
     expect(add.code).toBe(0);
-    expect(helpers()).not.toBe('');
+    expect(dhcpSockets()).toHaveLength(1);
     ip('netns', 'del', client());
     await until('the daemon to notice', () => daemonLog.includes(`netns /run/netns/${client()} is gone`), 15_000);
-    await until('the socket helper to exit', () => helpers() === '');
+    // The daemon's sockets were all that kept the namespace alive: once they are closed the kernel
+    // frees it, and its veth takes the peer in the server namespace along.
+    await until('the container namespace to be freed', () => !serverEndExists());
   });
 });
