@@ -173,26 +173,19 @@ describe('NetlinkError', () => {
   });
 });
 
+// Text rules are @tscni/ip's (tested there against Go); here what netlink adds on top.
 describe('ip text', () => {
   it.each([
     ['10.0.0.1', '0a000001'],
-    ['::', '00000000000000000000000000000000'],
     ['fe80::1', 'fe800000000000000000000000000001'],
-    ['2001:db8::ff00:42:8329', '20010db8000000000000ff0000428329'],
     ['::ffff:1.2.3.4', '00000000000000000000ffff01020304'],
-  ])('%s', (text, bytes) => {
+  ])('%s keeps its byte length through text', (text, bytes) => {
     expect(hex(parseIp(text))).toBe(bytes);
     expect(formatIp(parseIp(text))).toBe(text);
   });
   it('rejects malformed addresses', () => {
-    for (const s of ['1.2.3', '1.2.3.256', '01.2.3.4', '1::2::3', 'fe80::g', '1:2:3:4:5:6:7:8:9', '']) {
-      expect(tryParseIp(s)).toBeUndefined();
-    }
-  });
-  it('formats RFC 5952 compressions', () => {
-    expect(formatIp(parseIp('2001:0:0:1:0:0:0:1'))).toBe('2001:0:0:1::1');
-    expect(formatIp(parseIp('2001:db8:0:0:1:0:0:1'))).toBe('2001:db8::1:0:0:1');
-    expect(formatIp(parseIp('1:0:2:3:4:5:6:7'))).toBe('1:0:2:3:4:5:6:7');
+    expect(tryParseIp('01.2.3.4')).toBeUndefined();
+    expect(() => parseIp('1::2::3')).toThrow(TypeError);
   });
   it('round-trips random addresses', () => {
     fc.assert(
@@ -201,10 +194,12 @@ describe('ip text', () => {
       }),
     );
   });
-  it('parses CIDRs and MACs', () => {
+  it('parses CIDRs (a bare address is its full-length prefix) and MACs', () => {
     expect(parseCidr('10.1.2.3/24')).toEqual({ address: '10.1.2.3', prefixLen: 24, family: 2 });
     expect(parseCidr('fd00::1')).toEqual({ address: 'fd00::1', prefixLen: 128, family: 10 });
-    expect(() => parseCidr('10.0.0.1/33')).toThrow(TypeError);
+    expect(parseCidr('::ffff:10.1.2.3/120')).toEqual({ address: '::ffff:10.1.2.3', prefixLen: 120, family: 10 });
+    expect(() => parseCidr('10.0.0.1/33')).toThrow(/invalid prefix length/);
+    expect(() => parseCidr('10.0.0.256/24')).toThrow(/invalid IP address "10.0.0.256"/);
     expect(formatMac(parseMac('AA:bb:0c:dd:ee:0F'))).toBe('aa:bb:0c:dd:ee:0f');
     expect(() => parseMac('aa:bb')).toThrow(TypeError);
   });

@@ -2,6 +2,7 @@
 // linux/netfilter/nf_tables.h): network-order ports and addresses, host-order marks, padded ifnames.
 
 import { HOST_LE } from '../codec/netlink.js';
+import { networkBytes, prefixMaskBytes } from '@tscni/ip';
 import { parseIp, parseCidr } from '../codec/ip.js';
 import { IFNAMSIZ } from './consts.js';
 
@@ -47,14 +48,9 @@ export function ipBytes(addr: string): Uint8Array {
 /** Network address and mask bytes of a prefix; the address has its host bits cleared. */
 export function prefixBytes(cidr: string): { addr: Uint8Array; mask: Uint8Array; full: boolean } {
   const p = parseCidr(cidr);
-  const addr = parseIp(p.address);
-  const mask = new Uint8Array(addr.length);
-  for (let i = 0; i < mask.length; i++) {
-    const bits = Math.max(0, Math.min(8, p.prefixLen - i * 8));
-    mask[i] = bits === 0 ? 0 : (0xff << (8 - bits)) & 0xff;
-    addr[i] = (addr[i] ?? 0) & (mask[i] ?? 0);
-  }
-  return { addr, mask, full: p.prefixLen === addr.length * 8 };
+  const bytes = parseIp(p.address);
+  const mask = prefixMaskBytes(bytes.length as 4 | 16, p.prefixLen);
+  return { addr: networkBytes(bytes, p.prefixLen), mask, full: p.prefixLen === bytes.length * 8 };
 }
 
 /** Concatenate values the way nft lays out concatenations: each field padded to 4 bytes. */

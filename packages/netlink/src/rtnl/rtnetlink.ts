@@ -5,6 +5,7 @@
 import { closeSync } from 'node:fs';
 import { loadNative } from '@tscni/native';
 import type { NativeBinding } from '@tscni/native';
+import { lastBytes, networkBytes } from '@tscni/ip';
 import { NETLINK_ROUTE, NLM_F } from '../codec/netlink.js';
 import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, familyOf, formatIp, parseCidr, parseIp } from '../codec/ip.js';
 import type { IpFamily } from '../codec/ip.js';
@@ -221,22 +222,14 @@ const CREATE_EXCL = NEW | NLM_F.CREATE | NLM_F.EXCL;
 const CREATE_REPLACE = NEW | NLM_F.CREATE | NLM_F.REPLACE;
 const DUMP = NLM_F.REQUEST | NLM_F.DUMP;
 
+/** "10.1.2.3/24" -> "10.1.2.255", the broadcast `ip addr add ... broadcast +` computes. */
 function ipv4Broadcast(address: string, prefixLen: number): string {
-  const parts = address.split('.').map(Number);
-  const n = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-  const host = prefixLen >= 32 ? 0 : 0xffffffff >>> prefixLen;
-  const b = (n | host) >>> 0;
-  return `${b >>> 24}.${(b >>> 16) & 0xff}.${(b >>> 8) & 0xff}.${b & 0xff}`;
+  return formatIp(lastBytes(parseIp(address), prefixLen));
 }
 
 /** "10.1.2.3/24" -> "10.1.2.0": host bits cleared (IPv4 routes and rules with host bits are EINVAL). */
 function networkOf(address: string, prefixLen: number): string {
-  const b = parseIp(address);
-  for (let i = 0; i < b.length; i++) {
-    const keep = Math.max(0, Math.min(8, prefixLen - i * 8));
-    b[i] = (b[i] as number) & ((0xff00 >> keep) & 0xff);
-  }
-  return formatIp(b);
+  return formatIp(networkBytes(parseIp(address), prefixLen));
 }
 
 export class RtNetlink {
