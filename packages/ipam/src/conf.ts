@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { DNS, Route } from '@tscni/spec';
 import * as z from 'zod/mini';
-import { formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';
-import type { IP } from './ip.js';
+import { formatCIDR, formatIP, parseCIDR, parseIP } from '@tscni/ip';
+import type { IP } from '@tscni/ip';
 
 export type Path = ReadonlyArray<string | number>;
 

@@ -1,5 +1,6 @@
-// @tscni/ipam: the IPAM plugins (host-local, static) and the IP math every plugin shares.
-export type { IP, IPFamily, IPNet } from './ip.js';
+// @tscni/ipam: the IPAM plugins (host-local, static, dhcp). The IP math is @tscni/ip's, re-exported
+// under the same names for the plugins that import it from here.
+export type { IP, IPFamily, IPNet } from '@tscni/ip';
 export {
   addIP,
   bitLength,
@@ -30,7 +31,7 @@ export {
   prevIP,
   to16,
   to4,
-} from './ip.js';
+} from '@tscni/ip';
 
 // host-local
 export type { Allocation, Store } from './host-local/store.js';

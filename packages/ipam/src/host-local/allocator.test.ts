@@ -1,8 +1,8 @@
 import { CniError } from '@tscni/spec';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatCIDR, formatIP, ipFromBigInt, parseIP } from '../ip.js';
-import type { IP } from '../ip.js';
+import { formatCIDR, formatIP, ipFromBigInt, parseIP } from '@tscni/ip';
+import type { IP } from '@tscni/ip';
 import { allocate, candidates } from './allocator.js';
 import { parseRangeSet } from './config.js';
 import { rangeContains } from './range.js';

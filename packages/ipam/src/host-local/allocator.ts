@@ -2,8 +2,8 @@
 // a requested address if given, else round-robin from the address after `last_reserved_ip.<idx>`
 // through every range of the set in order, wrapping around, never handing out a gateway.
 import { CniError, ErrorCode } from '@tscni/spec';
-import { addIP, canonicalIP, compareIP, formatIP, ipEqual } from '../ip.js';
-import type { IP, IPNet } from '../ip.js';
+import { addIP, canonicalIP, compareIP, formatIP, ipEqual } from '@tscni/ip';
+import type { IP, IPNet } from '@tscni/ip';
 import { rangeFor, rangeSetToString } from './range.js';
 import type { Range, RangeSet } from './range.js';
 import type { Store } from './store.js';

@@ -1,6 +1,6 @@
 import { CniError, parseNetConf } from '@tscni/spec';
 import { describe, expect, it } from 'vitest';
-import { formatCIDR, formatIP } from '../ip.js';
+import { formatCIDR, formatIP } from '@tscni/ip';
 import { DEFAULT_DATA_DIR, loadHostLocalConfig, loadStoreLocation } from './config.js';
 import type { HostLocalConfig } from './config.js';
 import { rangeSetToString } from './range.js';

@@ -22,8 +22,8 @@ import {
   parseCIDR,
   parseIP,
   prevIP,
-} from '../ip.js';
-import type { IP, IPNet } from '../ip.js';
+} from '@tscni/ip';
+import type { IP, IPNet } from '@tscni/ip';
 import { rangeSetsOverlap, rangeToString, rangesOverlap } from './range.js';
 import type { Range, RangeSet } from './range.js';
 

@@ -1,7 +1,7 @@
 // Floor 3 (ipam/host-local): address ranges and range sets, mirroring the reference host-local's
 // Range/RangeSet: a range is [rangeStart, rangeEnd] inside one subnet, with a gateway never handed out.
-import { canonicalIP, cidrContains, compareIP, formatIP, ipEqual, ipSpan } from '../ip.js';
-import type { IP, IPNet } from '../ip.js';
+import { canonicalIP, cidrContains, compareIP, formatIP, ipEqual, ipSpan } from '@tscni/ip';
+import type { IP, IPNet } from '@tscni/ip';
 
 export interface Range {
   /** The subnet, host bits clear, canonical family (IPv4 written as v4-mapped becomes IPv4). */

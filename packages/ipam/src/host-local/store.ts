@@ -1,7 +1,7 @@
 // Floor 3 (ipam/host-local): the allocation store behind host-local (the reference's backend.Store),
 // with an in-memory implementation for tests and embedding. The disk store is in disk-store.ts.
-import { formatIP } from '../ip.js';
-import type { IP } from '../ip.js';
+import { formatIP } from '@tscni/ip';
+import type { IP } from '@tscni/ip';
 
 /** One reserved address. `ifname` is undefined for the legacy format, which recorded only the container ID. */
 export interface Allocation {

@@ -6,8 +6,8 @@ import type { DNS, IPConfig, NetConf, Result, Route } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import * as z from 'zod/mini';
 import { checkShape, goFields, parseRoutes, structAt } from '../conf.js';
-import { canonicalIP, canonicalNet, cidrContains, formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from '../ip.js';
-import type { IP, IPNet } from '../ip.js';
+import { canonicalIP, canonicalNet, cidrContains, formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from '@tscni/ip';
+import type { IP, IPNet } from '@tscni/ip';
 
 export interface StaticAddress {
   readonly address: IPNet;
