@@ -1,6 +1,6 @@
 // Floor 3 (ipam/dhcp): the DHCPv4 message codec in pure TypeScript — the BOOTP header of RFC 2131
 // §2 and the options of RFC 2132 (plus RFC 3396 long/split options and RFC 3442 classless routes).
-import { formatIP, ipFromBytes, ipToBytes, parseIP } from '../ip.js';
+import { formatIP, ipFromBytes, ipToBytes, parseIP } from '@tscni/ip';
 
 export const DHCP_SERVER_PORT = 67;
 export const DHCP_CLIENT_PORT = 68;

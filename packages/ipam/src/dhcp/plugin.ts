@@ -5,7 +5,7 @@ import { CURRENT_VERSION, CniError, ErrorCode, parseResult, toCurrentResult } fr
 import type { DNS, Result, Route } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { validAttachments } from '../host-local/plugin.js';
-import { parseCIDR, parseIP, ipEqual } from '../ip.js';
+import { parseCIDR, parseIP, ipEqual } from '@tscni/ip';
 import { loadDhcpConfig } from './config.js';
 import type { DhcpConfig } from './config.js';
 import { Opt } from './message.js';

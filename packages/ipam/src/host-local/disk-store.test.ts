@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNative } from '@tscni/native';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatIP, parseIP } from '../ip.js';
-import type { IP } from '../ip.js';
+import { formatIP, parseIP } from '@tscni/ip';
+import type { IP } from '@tscni/ip';
 import { DiskStore, parseAllocationFile } from './disk-store.js';
 import type { FileLocker } from './disk-store.js';
 

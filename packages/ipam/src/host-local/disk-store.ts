@@ -6,8 +6,8 @@ import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, u
 import { join } from 'node:path';
 import { lockFile } from '@tscni/netlink';
 import type { FileLock, LockFileOptions } from '@tscni/netlink';
-import { formatIP, parseIP } from '../ip.js';
-import type { IP } from '../ip.js';
+import { formatIP, parseIP } from '@tscni/ip';
+import type { IP } from '@tscni/ip';
 import { Mutex, matchesExact, matchesLegacy } from './store.js';
 import type { Allocation, Store } from './store.js';
 
