@@ -44,6 +44,7 @@ export type { HostLocalConfig, StoreLocation } from './host-local/config.js';
 export { allocate } from './host-local/allocator.js';
 export type { Allocated } from './host-local/allocator.js';
 export {
+  HOST_LOCAL_VERSIONS,
   diskStoreFactory,
   hostLocalAdd,
   hostLocalCheck,
@@ -55,13 +56,13 @@ export {
 export type { StoreFactory } from './host-local/plugin.js';
 
 // static
-export { loadStaticConfig, staticAdd, staticCheck, staticPlugin } from './static/plugin.js';
+export { STATIC_VERSIONS, loadStaticConfig, staticAdd, staticCheck, staticPlugin } from './static/plugin.js';
 export type { StaticAddress, StaticConfig } from './static/plugin.js';
 
 // dhcp
 export { DEFAULT_SOCKET_PATH as DHCP_DEFAULT_SOCKET_PATH, loadDhcpConfig } from './dhcp/config.js';
 export type { DhcpConfig } from './dhcp/config.js';
-export { dhcpAdd, dhcpCheck, dhcpDel, dhcpGc, dhcpPlugin, dhcpStatus, resultFromLease } from './dhcp/plugin.js';
+export { DHCP_VERSIONS, dhcpAdd, dhcpCheck, dhcpDel, dhcpGc, dhcpPlugin, dhcpStatus, resultFromLease } from './dhcp/plugin.js';
 export type { DhcpPluginOptions } from './dhcp/plugin.js';
 export { DhcpDaemon } from './dhcp/daemon.js';
 export type { DaemonSettings as DhcpDaemonSettings } from './dhcp/daemon.js';

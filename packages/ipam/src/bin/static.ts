@@ -1,6 +1,5 @@
 // Executable entry of the static IPAM plugin (bundled by tools/build-bin.mjs).
-import { SPEC_VERSIONS } from '@tscni/spec';
 import { pluginMain } from '@tscni/skel';
-import { staticPlugin } from '../static/plugin.js';
+import { STATIC_VERSIONS, staticPlugin } from '../static/plugin.js';
 
-void pluginMain(staticPlugin, { supportedVersions: SPEC_VERSIONS, about: 'CNI static plugin (tscni)' });
+void pluginMain(staticPlugin, { supportedVersions: STATIC_VERSIONS, about: 'CNI static plugin (tscni)' });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CniError, SPEC_VERSIONS, parseNetConf } from '@tscni/spec';
+import { CniError, parseNetConf } from '@tscni/spec';
 import { pluginMain } from '@tscni/skel';
 import type { CmdArgs } from '@tscni/skel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { parseDaemonFlags, parseDuration, startDaemon } from './daemon-main.js';
 import type { RunningDaemon } from './daemon-main.js';
 import { MessageType, Opt, decodeMessage, decodeText, encodeClasslessRoutes, encodeMessage, getOption, ipOption, messageType, textOption, u32Option } from './message.js';
 import type { DhcpMessage } from './message.js';
-import { dhcpAdd, dhcpCheck, dhcpDel, dhcpGc, dhcpPlugin, dhcpStatus, resultFromLease } from './plugin.js';
+import { DHCP_VERSIONS, dhcpAdd, dhcpCheck, dhcpDel, dhcpGc, dhcpPlugin, dhcpStatus, resultFromLease } from './plugin.js';
 import { callDaemon } from './protocol.js';
 
 /** A DHCP server on a fake link: one address per client identifier, answers on the next tick. */
@@ -235,7 +235,7 @@ describe('dhcp plugin <-> daemon over the unix socket', () => {
     const sock = await start(new FakeServer());
     const stdin = JSON.stringify({ cniVersion: '0.4.0', name: 'dnet', type: 'macvlan', ipam: { type: 'dhcp', daemonSocketPath: sock } });
     let out = '';
-    const code = await pluginMain(dhcpPlugin(), { supportedVersions: SPEC_VERSIONS }, {
+    const code = await pluginMain(dhcpPlugin(), { supportedVersions: DHCP_VERSIONS }, {
       env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c9', CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: '/nowhere' },
       stdin: async () => new TextEncoder().encode(stdin),
       stdout: (s) => {

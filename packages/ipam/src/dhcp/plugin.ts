@@ -1,7 +1,7 @@
 // Floor 3 (ipam/dhcp): the dhcp IPAM plugin. It holds no state: ADD asks the daemon to acquire a
 // lease (which the daemon then keeps renewing), DEL to release it, CHECK whether it is still held;
 // GC releases this network's leases of vanished attachments and STATUS asks whether the daemon is up.
-import { CURRENT_VERSION, CniError, ErrorCode, parseResult, toCurrentResult } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, SPEC_VERSIONS, parseResult, toCurrentResult } from '@tscni/spec';
 import type { DNS, Result, Route } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { validAttachments } from '../host-local/plugin.js';
@@ -11,6 +11,9 @@ import type { DhcpConfig } from './config.js';
 import { Opt } from './message.js';
 import { callDaemon, leaseKey, toHex, unwrap } from './protocol.js';
 import type { DaemonRequest, WireLease } from './protocol.js';
+
+/** The cniVersions the dhcp plugin accepts: every spec version, as the reference. */
+export const DHCP_VERSIONS: readonly string[] = SPEC_VERSIONS;
 
 /** How long the plugin waits for the daemon: above the daemon's default acquire timeout (10 s)
  * with room for a slow -timeout setting; the runtime's own timeout usually ends things first. */

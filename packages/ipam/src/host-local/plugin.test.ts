@@ -1,13 +1,13 @@
 import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CniError, SPEC_VERSIONS, parseNetConf } from '@tscni/spec';
+import { CniError, parseNetConf } from '@tscni/spec';
 import { pluginMain } from '@tscni/skel';
 import type { CmdArgs } from '@tscni/skel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatIP, parseIP } from '@tscni/ip';
 import type { IP } from '@tscni/ip';
-import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalPlugin, hostLocalStatus } from './plugin.js';
+import { HOST_LOCAL_VERSIONS, hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalPlugin, hostLocalStatus } from './plugin.js';
 import type { StoreFactory } from './plugin.js';
 import { DiskStore } from './disk-store.js';
 import { MemoryStore } from './store.js';
@@ -123,7 +123,7 @@ describe('host-local ADD', () => {
       ['1.1.0', { cniVersion: '1.1.0', ips: [{ address: '10.1.0.2/24', gateway: '10.1.0.1' }] }],
     ] as const) {
       const out: string[] = [];
-      const code = await pluginMain(hostLocalPlugin(memory().factory), { supportedVersions: SPEC_VERSIONS }, {
+      const code = await pluginMain(hostLocalPlugin(memory().factory), { supportedVersions: HOST_LOCAL_VERSIONS }, {
         env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' },
         stdin: async () => new TextEncoder().encode(JSON.stringify({ ...netconf({ subnet: '10.1.0.0/24' }), cniVersion: version })),
         stdout: (s) => out.push(s),
@@ -135,9 +135,22 @@ describe('host-local ADD', () => {
     }
   });
 
+  it('answers VERSION with every spec version, as the reference (version.All)', async () => {
+    const out: string[] = [];
+    const code = await pluginMain(hostLocalPlugin(memory().factory), { supportedVersions: HOST_LOCAL_VERSIONS }, {
+      env: { CNI_COMMAND: 'VERSION' },
+      stdin: async () => new TextEncoder().encode('{"cniVersion":"1.1.0"}'),
+      stdout: (s) => out.push(s),
+      stderr: () => {},
+      exit: () => {},
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join('')).supportedVersions).toEqual(['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+  });
+
   it('answers a bad config with code 7 JSON through pluginMain', async () => {
     const out: string[] = [];
-    const code = await pluginMain(hostLocalPlugin(memory().factory), { supportedVersions: SPEC_VERSIONS }, {
+    const code = await pluginMain(hostLocalPlugin(memory().factory), { supportedVersions: HOST_LOCAL_VERSIONS }, {
       env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' },
       stdin: async () => new TextEncoder().encode(JSON.stringify(netconf({ ranges: [[{ subnet: '10.1.0.0/31' }]] }))),
       stdout: (s) => out.push(s),

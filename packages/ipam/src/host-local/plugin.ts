@@ -1,7 +1,7 @@
 // Floor 3 (ipam/host-local): the host-local verbs. ADD/DEL/CHECK behave as the reference plugin;
 // GC and STATUS, which the reference lacks, follow the spec: GC frees every reservation whose
 // (containerID, ifname) is not in `cni.dev/valid-attachments`; STATUS answers 50 when ADD must fail.
-import { CURRENT_VERSION, CniError, ErrorCode, toCniError } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, SPEC_VERSIONS, toCniError } from '@tscni/spec';
 import type { IPConfig, NetConf, Result } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { readResolvConf } from '../conf.js';
@@ -14,6 +14,9 @@ import type { StoreLocation } from './config.js';
 import { DiskStore } from './disk-store.js';
 import { allocatableCount, rangeFor, rangeSetContains, rangeSetToString } from './range.js';
 import type { Store } from './store.js';
+
+/** The cniVersions host-local accepts: every spec version, as the reference. */
+export const HOST_LOCAL_VERSIONS: readonly string[] = SPEC_VERSIONS;
 
 /** How the plugin gets the store of a network; the default is the disk store under `dataDir`. */
 export type StoreFactory = (where: StoreLocation) => Store;

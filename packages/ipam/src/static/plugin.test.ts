@@ -1,8 +1,8 @@
-import { CniError, SPEC_VERSIONS, parseNetConf } from '@tscni/spec';
+import { CniError, parseNetConf } from '@tscni/spec';
 import { pluginMain } from '@tscni/skel';
 import type { CmdArgs } from '@tscni/skel';
 import { describe, expect, it } from 'vitest';
-import { loadStaticConfig, staticAdd, staticCheck, staticPlugin } from './plugin.js';
+import { STATIC_VERSIONS, loadStaticConfig, staticAdd, staticCheck, staticPlugin } from './plugin.js';
 
 function netconf(ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return { cniVersion: '1.0.0', name: 'net1', type: 'macvlan', ipam: { type: 'static', ...ipam }, ...extra };
@@ -83,7 +83,7 @@ describe('static ADD', () => {
   it('prints 0.2.0 results with one address per family through pluginMain', async () => {
     const out: string[] = [];
     const conf = { ...netconf({ addresses: [{ address: '10.0.0.1/24', gateway: '10.0.0.254' }, { address: '2001:db8::1/64' }] }), cniVersion: '0.2.0' };
-    const code = await pluginMain(staticPlugin, { supportedVersions: SPEC_VERSIONS }, {
+    const code = await pluginMain(staticPlugin, { supportedVersions: STATIC_VERSIONS }, {
       env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' },
       stdin: async () => new TextEncoder().encode(JSON.stringify(conf)),
       stdout: (s) => out.push(s),

@@ -1,13 +1,16 @@
 // Floor 3 (ipam/static): the static IPAM plugin as the reference: fixed `addresses`, `routes` and
 // `dns`, with overrides (highest first) runtimeConfig.ips, args.cni.ips (each replaces the list),
 // then CNI_ARGS IP (appended, comma-separated CIDRs) and GATEWAY. Nothing is allocated: DEL is a no-op.
-import { CURRENT_VERSION, CniError, ErrorCode, loadCniArgs, parseResult, toCurrentResult, versionAtLeast } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, SPEC_VERSIONS, loadCniArgs, parseResult, toCurrentResult, versionAtLeast } from '@tscni/spec';
 import type { DNS, IPConfig, NetConf, Result, Route } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import * as z from 'zod/mini';
 import { checkShape, goFields, parseRoutes, structAt } from '../conf.js';
 import { canonicalIP, canonicalNet, cidrContains, formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from '@tscni/ip';
 import type { IP, IPNet } from '@tscni/ip';
+
+/** The cniVersions static accepts: every spec version, as the reference. */
+export const STATIC_VERSIONS: readonly string[] = SPEC_VERSIONS;
 
 export interface StaticAddress {
   readonly address: IPNet;
