@@ -4,7 +4,7 @@
 // a default route per family unless IPAM already gave one with a gateway.
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { Result } from '@tscni/spec';
-import { formatIP, networkAddress, nextIP, parseCIDR } from '@tscni/ipam';
+import { formatIP, networkAddress, nextIP, parseCIDR } from '@tscni/ip';
 import { resultNet } from '../shared/iface.js';
 import type { Family } from '../shared/sysctl.js';
 

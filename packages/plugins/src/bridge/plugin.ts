@@ -10,7 +10,7 @@ import type { Interface, Result } from '@tscni/spec';
 import { AF_INET, AF_INET6, IFF } from '@tscni/netlink';
 import type { Link, RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
-import { cidrOverlaps, ipEqual, parseCIDR } from '@tscni/ipam';
+import { cidrOverlaps, ipEqual, parseCIDR } from '@tscni/ip';
 import { dnsOverride, requirePrevResult } from '../shared/conf.js';
 import { configureIface } from '../shared/iface.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';

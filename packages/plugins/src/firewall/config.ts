@@ -3,7 +3,7 @@
 // every backend needs from prevResult: the container addresses and the bridge name.
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
-import { canonicalIP, formatIP, parseCIDR } from '@tscni/ipam';
+import { canonicalIP, formatIP, parseCIDR } from '@tscni/ip';
 import { GoObject } from '../shared/conf.js';
 import { hashForInstance, hashForNetwork } from '../shared/ipmasq.js';
 

@@ -6,7 +6,7 @@
 // reference execs iptables per rule). Per-address rules carry a comment naming the attachment, so
 // DEL needs no prevResult and GC can tell whose rules they are.
 import { CniError, ErrorCode } from '@tscni/spec';
-import { parseCIDR } from '@tscni/ipam';
+import { parseCIDR } from '@tscni/ip';
 import { formatRuleLine, iptablesToolError, parseSave, restoreCommand, restoreTable, ruleOption, ruleTarget, saveCommand } from '../shared/iptables-restore.js';
 import type { CommandRunner, IptVersion, SavedRule, SavedTable } from '../shared/iptables-restore.js';
 import type { FirewallAddress, IngressPolicy } from './config.js';

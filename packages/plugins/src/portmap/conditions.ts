@@ -3,7 +3,8 @@
 // netlink, so it understands the phrases such conditions are made of and refuses anything else with
 // code 7 naming the key and the phrase.
 import { CniError, ErrorCode } from '@tscni/spec';
-import { formatIp, matchDaddr, matchIifname, matchMark, matchOifname, matchSaddr } from '@tscni/netlink';
+import { formatIPBytes } from '@tscni/ip';
+import { matchDaddr, matchIifname, matchMark, matchOifname, matchSaddr } from '@tscni/netlink';
 import type { NftExprGroup } from '@tscni/netlink';
 import { canonicalAddr } from './config.js';
 import type { IpVersion } from './config.js';
@@ -64,7 +65,7 @@ export function parseNftConditions(conditions: readonly string[], version: IpVer
       const family = bytes === undefined ? undefined : bytes.length === 4 ? 4 : 6;
       const lenOk = slash < 0 || (/^[0-9]+$/.test(addr.slice(slash + 1)) && len <= (family === 4 ? 32 : 128));
       if (family !== version || !lenOk) fail(`"${addr}" is not an IPv${version} address or prefix`);
-      const text = `${formatIp(bytes as Uint8Array)}${slash < 0 ? '' : `/${len}`}`;
+      const text = `${formatIPBytes(bytes as Uint8Array)}${slash < 0 ? '' : `/${len}`}`;
       groups.push(which === 'saddr' ? matchSaddr(text, o) : matchDaddr(text, o));
     } else if (word === 'iifname' || word === 'oifname') {
       const o = op();

@@ -3,7 +3,7 @@
 // backend) — and the container addresses it forwards to, taken from prevResult as the reference does.
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
-import { formatIp, tryParseIp } from '@tscni/netlink';
+import { formatIPBytes, isV4MappedBytes, networkBytes, parseIPBytes } from '@tscni/ip';
 import { GoObject } from '../shared/conf.js';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
@@ -60,26 +60,11 @@ export interface ContainerAddrs {
 export const DEFAULT_MARK_MASQ_BIT = 13;
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
-/**
- * An address as bytes in its canonical family: IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4, as
- * Go's To4 does. (The IP helpers of @tscni/netlink, not @tscni/ipam: that package's index would pull
- * its schema library into the plugin's start-up.)
- */
+/** An address as bytes in its canonical family: IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4, as Go's To4 does. */
 export function canonicalAddr(text: string): Uint8Array | undefined {
-  const b = tryParseIp(text);
+  const b = parseIPBytes(text);
   if (b === undefined) return undefined;
-  const mapped = b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  return mapped ? b.slice(12) : b;
-}
-
-/** "a.b.c.d/len" with the host bits cleared. */
-function networkText(addr: Uint8Array, prefix: number): string {
-  const out = addr.slice();
-  for (let i = 0; i < out.length; i++) {
-    const bits = Math.max(0, Math.min(8, prefix - i * 8));
-    out[i] = (out[i] ?? 0) & ((0xff << (8 - bits)) & 0xff);
-  }
-  return `${formatIp(out)}/${prefix}`;
+  return isV4MappedBytes(b) ? b.slice(12) : b;
 }
 
 function invalid(field: string, text: string): CniError {
@@ -126,7 +111,7 @@ function parseMapping(raw: unknown, field: string): Mapping {
   const family: IpVersion = ip.length === 4 ? 4 : 6;
   // 0.0.0.0 and :: mean "every address of that version", as in the reference.
   if (ip.every((x) => x === 0)) return { ...m, family };
-  return { ...m, hostIP: formatIp(ip), family };
+  return { ...m, hostIP: formatIPBytes(ip), family };
 }
 
 /** The mappings of runtimeConfig.portMappings (capability `portMappings`). */
@@ -234,13 +219,13 @@ export function containerAddrs(result: Result, ifName: string): ContainerAddrs {
       if (intf !== undefined && (intf.name !== ifName || (intf.sandbox ?? '') === '')) continue;
     }
     const slash = ipc.address.indexOf('/');
-    const raw = tryParseIp(slash < 0 ? ipc.address : ipc.address.slice(0, slash));
+    const raw = parseIPBytes(slash < 0 ? ipc.address : ipc.address.slice(0, slash));
     const ip = canonicalAddr(slash < 0 ? ipc.address : ipc.address.slice(0, slash));
     const len = slash < 0 ? Number.NaN : Number(ipc.address.slice(slash + 1));
     if (raw === undefined || ip === undefined || !Number.isInteger(len) || len < 0 || len > raw.length * 8) continue;
     // A v4-mapped prefix counts the 96 bits of the mapping.
     const prefix = ip.length === raw.length ? len : Math.max(len - 96, 0);
-    const addr: ContainerAddr = { ip: formatIp(ip), subnet: networkText(ip, prefix) };
+    const addr: ContainerAddr = { ip: formatIPBytes(ip), subnet: `${formatIPBytes(networkBytes(ip, prefix))}/${prefix}` };
     if (ip.length === 4) v4 ??= addr;
     else v6 ??= addr;
   }

@@ -7,7 +7,7 @@ import type { NetConf, Result } from '@tscni/spec';
 import { RT_SCOPE, isNetlinkError } from '@tscni/netlink';
 import type { RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
-import { formatCIDR, formatIP, maskedNet, parseIP } from '@tscni/ipam';
+import { formatCIDR, formatIP, maskedNet, parseIP } from '@tscni/ip';
 import { GoObject, dnsOverride, ipamType, readMtu, requirePrevResult } from '../shared/conf.js';
 import { configureIface, resultNet } from '../shared/iface.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';

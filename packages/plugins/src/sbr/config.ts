@@ -2,7 +2,7 @@
 // `gateways`, `addSourceHints`), checked up front so a bad value is code 7 naming the field.
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { NetConf } from '@tscni/spec';
-import { canonicalIP, formatIP, parseIP } from '@tscni/ipam';
+import { canonicalIP, formatIP, parseIP } from '@tscni/ip';
 import { GoObject } from '../shared/conf.js';
 
 export interface SbrConfig {

@@ -3,7 +3,7 @@ import { CniError, parseNetConf } from '@tscni/spec';
 import type { Result } from '@tscni/spec';
 import { AF_INET, AF_INET6 } from '@tscni/netlink';
 import type { RouteInfo } from '@tscni/netlink';
-import { formatIP } from '@tscni/ipam';
+import { formatIP } from '@tscni/ip';
 import { loadSbrConfig } from './config.js';
 import { nextFreeTable, routesFor, sbrAdd, sbrAddresses, sbrPlugin } from './plugin.js';
 

@@ -6,7 +6,7 @@
 // `iptables-restore --noflush` per IP version, where the reference execs iptables per rule.
 import { createHash } from 'node:crypto';
 import type { GCAttachment } from '@tscni/spec';
-import { formatCIDR, formatIP, maskedNet } from '@tscni/ipam';
+import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
 import { resultNet } from './iface.js';
 import {
   formatRuleLine,

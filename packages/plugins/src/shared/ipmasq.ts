@@ -10,7 +10,7 @@ import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
 import { NETLINK_NETFILTER, NftBatch, SocketTransport, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
 import type { NetlinkTransport } from '@tscni/netlink';
-import { formatCIDR, formatIP, maskedNet } from '@tscni/ipam';
+import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
 import type { GoObject } from './conf.js';
 import type { CommandRunner } from './iptables-restore.js';
 import { toolRunner } from './tool-path.js';

@@ -6,8 +6,8 @@ import { CniError, ErrorCode } from '@tscni/spec';
 import type { IPConfig, Interface, Result, Route } from '@tscni/spec';
 import { AF_INET, AF_INET6, RT_TABLE } from '@tscni/netlink';
 import type { Link, RtNetlink } from '@tscni/netlink';
-import { ipEqual, networkAddress, parseCIDR, parseIP } from '@tscni/ipam';
-import type { IPNet } from '@tscni/ipam';
+import { ipEqual, networkAddress, parseCIDR, parseIP } from '@tscni/ip';
+import type { IPNet } from '@tscni/ip';
 import { isMissingLink, kernelError } from './kernel.js';
 
 function checkFailed(msg: string): CniError {
