@@ -3,10 +3,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, readdir } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { RawExec, findInPath } from '@tscni/engine';
+import type { ExecOptions, PluginExec } from '@tscni/engine';
+import type { Result } from '@tscni/spec';
 import { TEST_PLUGIN_NAMES, testPluginPath, uniqueName } from '@tscni/testing';
 
 const execFileP = promisify(execFile);
@@ -202,6 +205,8 @@ export interface GoRuntimeOptions {
   cacheDir?: string;
   cniArgs?: string;
   capArgs?: Record<string, unknown>;
+  /** Run the runtime (and so every plugin it execs) inside this stand-in host namespace. */
+  host?: Netns;
 }
 
 /** Runs tools/go-runtime's `go-cni-runtime <verb> <conflist> <netns>` (Go libcni). */
@@ -212,7 +217,7 @@ export function goRuntime(verb: 'add' | 'check' | 'del' | 'cached', conflistFile
   if (o.cacheDir !== undefined) args.push('--cache-dir', o.cacheDir);
   if (o.cniArgs !== undefined) args.push('--args', o.cniArgs);
   if (o.capArgs !== undefined) args.push('--cap-args', JSON.stringify(o.capArgs));
-  return run(requireBuilt(GO_RUNTIME), args, { env: { CNI_PATH: o.cniPath } });
+  return runIn(o.host, requireBuilt(GO_RUNTIME), args, { env: { CNI_PATH: o.cniPath } });
 }
 
 /** The last stderr line of go-cni-runtime when a plugin returned a CNI error: {code, msg, details?}. */
@@ -220,4 +225,206 @@ export function goRuntimeCniError(stderr: string): { code: number; msg: string; 
   const last = stderr.trim().split('\n').at(-1);
   if (last === undefined || !last.startsWith('{')) return undefined;
   return JSON.parse(last) as { code: number; msg: string; details?: string };
+}
+
+// ---- tscni's installed plugins, a stand-in host namespace, traffic and leak probes ----
+
+/** tools/install-plugins: our plugin executables and the native addon, as /opt/cni/bin is populated. */
+export const INSTALL_PLUGINS = join(repoRoot, 'tools', 'install-plugins');
+
+/**
+ * Installs our plugins into `dir` from the bundles already built (`pnpm turbo run build`); the tests
+ * never rebuild them, so they exercise exactly what the build produced.
+ */
+export async function installOurPlugins(dir: string): Promise<void> {
+  const r = await run(INSTALL_PLUGINS, ['--no-build', dir], { timeoutMs: 120_000 });
+  if (r.code !== 0) {
+    throw new Error(`tools/install-plugins --no-build ${dir} exited ${r.code} (run \`pnpm turbo run build\` first)\n${r.stderr}`);
+  }
+}
+
+/**
+ * A CNI_PATH directory whose entries are symlinks, each to our installed plugin (in `oursDir`) or to
+ * Debian's Go plugin of that type, so a chain can mix implementations type by type. Our bundles
+ * follow the link to find the native addon beside their real file.
+ */
+export async function mixedPluginDir(dir: string, oursDir: string, picks: Record<string, 'ours' | 'go'>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const [type, from] of Object.entries(picks)) {
+    await symlink(join(from === 'ours' ? oursDir : GO_PLUGIN_DIR, type), join(dir, type));
+  }
+}
+
+/**
+ * A namespace that stands in for the host: the runtimes run inside it (`ip netns exec`), so every
+ * bridge, veth host end, ifb, nftables table and iptables rule the plugins make on "the host" lives
+ * there, never collides with other work on the machine, and goes when it is deleted.
+ */
+export async function createStandInHost(prefix = 'tschost'): Promise<Netns> {
+  const ns = await createNetns(prefix);
+  await runOk('ip', ['-n', ns.name, 'link', 'set', 'lo', 'up']);
+  return ns;
+}
+
+/** Runs `cmd` inside `ns` (the real host when undefined). */
+export function runIn(ns: Netns | undefined, cmd: string, args: readonly string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
+  return ns === undefined ? run(cmd, args, opts) : run('ip', ['netns', 'exec', ns.name, cmd, ...args], opts);
+}
+
+export async function runInOk(ns: Netns | undefined, cmd: string, args: readonly string[], opts: Parameters<typeof run>[2] = {}): Promise<string> {
+  const r = await runIn(ns, cmd, args, opts);
+  if (r.code !== 0) {
+    throw new Error(`${ns === undefined ? '' : `[${ns.name}] `}${cmd} ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+/** `go-cni-runtime version <conflist>`: what libcni decodes from each plugin type's VERSION reply. */
+export async function goRuntimeVersions(conflistFile: string, cniPath: string): Promise<Record<string, { supportedVersions: string[] }>> {
+  const out = await runOk(requireBuilt(GO_RUNTIME), ['version', conflistFile], { env: { CNI_PATH: cniPath } });
+  return JSON.parse(out) as Record<string, { supportedVersions: string[] }>;
+}
+
+/**
+ * The engine's plugin exec, but each plugin runs inside `host` (through a two-line `ip netns exec`
+ * wrapper script per plugin), so @tscni/engine in this process can drive plugins in a stand-in host.
+ */
+export class NetnsPluginExec implements PluginExec {
+  private readonly raw = new RawExec({ stderr: null });
+  private readonly wrappers = new Map<string, string>();
+
+  constructor(
+    private readonly host: Netns,
+    private readonly wrapperDir: string,
+  ) {}
+
+  findInPath(type: string, paths: readonly string[]): Promise<string> {
+    return findInPath(type, paths);
+  }
+
+  async execPlugin(path: string, stdin: Uint8Array, env: Record<string, string>, opts: ExecOptions): Promise<Uint8Array> {
+    let wrapper = this.wrappers.get(path);
+    if (wrapper === undefined) {
+      wrapper = join(this.wrapperDir, `${this.wrappers.size}-${path.slice(path.lastIndexOf('/') + 1)}`);
+      await mkdir(this.wrapperDir, { recursive: true });
+      await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec '${this.host.name}' '${path}'\n`, { mode: 0o755 });
+      this.wrappers.set(path, wrapper);
+    }
+    return this.raw.execPlugin(wrapper, stdin, env, opts);
+  }
+}
+
+/** Lines of iptables-save, ip6tables-save and `nft list ruleset` inside `ns` that mention any needle. */
+export async function netfilterMentions(ns: Netns | undefined, needles: readonly string[]): Promise<string[]> {
+  const dumps = await Promise.all([
+    runInOk(ns, 'iptables-save', []),
+    runInOk(ns, 'ip6tables-save', []),
+    runInOk(ns, 'nft', ['list', 'ruleset']),
+  ]);
+  return dumps
+    .join('\n')
+    .split('\n')
+    .filter((l) => needles.some((n) => l.includes(n)));
+}
+
+/** The first address of a result, without its prefix length. */
+export function firstIp(result: Result): string {
+  const address = result.ips?.[0]?.address;
+  if (address === undefined) throw new Error(`result has no IP: ${JSON.stringify(result)}`);
+  return address.split('/')[0] ?? address;
+}
+
+/** The lines that mention `ip` as a whole address (10.240.1.2 must not match 10.240.1.23). */
+export function linesWithIp(lines: readonly string[], ip: string): string[] {
+  const re = new RegExp(`(^|[^0-9.])${ip.replaceAll('.', '\\.')}([^0-9]|$)`);
+  return lines.filter((l) => re.test(l));
+}
+
+/** Names of the links in `ns` (the real host when undefined). */
+export async function linkNames(ns: Netns | undefined): Promise<string[]> {
+  const out = await runInOk(ns, 'ip', ['-j', 'link', 'show']);
+  return (JSON.parse(out) as Array<{ ifname: string }>).map((l) => l.ifname);
+}
+
+/** The files of a directory (none when it does not exist). */
+export async function filesIn(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** host-local reservations in a network's data dir: everything but its lock and round-robin cursors. */
+export async function hostLocalReservations(dataDir: string, network: string): Promise<string[]> {
+  return (await hostLocalFiles(dataDir, network)).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip'));
+}
+
+/** Polls `probe` until it returns true (every 100 ms, up to `timeoutMs`); returns the last answer. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A random /24 under 10.240.0.0/16, the range of these suites (the stand-in hosts keep them apart). */
+export function subnet240(): { subnet: string; prefix: string } {
+  const third = 1 + (randomBytes(1)[0] ?? 0) % 254;
+  return { subnet: `10.240.${third}.0/24`, prefix: `10.240.${third}.` };
+}
+
+export interface TcpServer {
+  stop(): void;
+}
+
+/**
+ * A Node TCP server inside `ns` on `port` that answers each connection with `<greeting> <peer
+ * address>` and closes it. Resolves once it listens; `stop` kills the process (ours, by its pid).
+ */
+export function startTcpServer(ns: Netns, port: number, greeting: string): Promise<TcpServer> {
+  const script =
+    `const s=require('net').createServer(c=>c.end(${JSON.stringify(greeting)}+' '+c.remoteAddress));` +
+    `s.listen(${port},'0.0.0.0',()=>process.stdout.write('listening\\n'));`;
+  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server: TcpServer = { stop: () => void child.kill('SIGKILL') };
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      server.stop();
+      reject(new Error(`TCP server in ${ns.name} did not start: ${err}`));
+    }, 30_000);
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('listening')) {
+        clearTimeout(timer);
+        resolvePromise(server);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`TCP server in ${ns.name} exited ${code}: ${err}`));
+    });
+  });
+}
+
+/**
+ * Connects from inside `ns` to `host:port` and returns what the server sent (up to three tries, as a
+ * freshly made path may drop the first SYN); undefined when no try got an answer.
+ */
+export async function tcpRequest(ns: Netns, host: string, port: number): Promise<string | undefined> {
+  const script =
+    `const c=require('net').connect({host:${JSON.stringify(host)},port:${port},timeout:4000});let d='';` +
+    `c.setEncoding('utf8').on('data',x=>d+=x).on('end',()=>{process.stdout.write(d);process.exit(0)})` +
+    `.on('timeout',()=>process.exit(3)).on('error',e=>{process.stderr.write(String(e));process.exit(4)});`;
+  for (let i = 0; i < 3; i++) {
+    const r = await run('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script], { timeoutMs: 20_000 });
+    if (r.code === 0 && r.stdout !== '') return r.stdout;
+  }
+  return undefined;
 }
