@@ -1,37 +1,5 @@
-// @tscni/ipam: the IPAM plugins (host-local, static, dhcp). The IP math is @tscni/ip's, re-exported
-// under the same names for the plugins that import it from here.
-export type { IP, IPFamily, IPNet } from '@tscni/ip';
-export {
-  addIP,
-  bitLength,
-  broadcastAddress,
-  canonicalIP,
-  canonicalNet,
-  cidrContains,
-  cidrOverlaps,
-  compareIP,
-  formatCIDR,
-  formatIP,
-  hasHostBits,
-  ipEqual,
-  ipFromBigInt,
-  ipFromBytes,
-  ipSpan,
-  ipToBytes,
-  isV4Mapped,
-  lastAddress,
-  maskedNet,
-  netmaskIP,
-  networkAddress,
-  nextIP,
-  parseCIDR,
-  parseIP,
-  prefixMask,
-  prefixSize,
-  prevIP,
-  to16,
-  to4,
-} from '@tscni/ip';
+// @tscni/ipam: the IPAM plugins (host-local, static, dhcp), as skel callbacks, per-verb functions and
+// their supported versions. IP text and math are @tscni/ip's.
 
 // host-local
 export type { Allocation, Store } from './host-local/store.js';
