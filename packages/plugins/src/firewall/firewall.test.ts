@@ -4,9 +4,9 @@ import type { NetConf } from '@tscni/spec';
 import type { CmdArgs } from '@tscni/skel';
 import { COMMENT_TAG, loadFirewallConfig, networkPrefix, ownerComment, ownerPrefix, resultAddresses } from './config.js';
 import { firewalldRunning } from './firewalld.js';
-import { parseSave, splitRuleLine } from '../shared/iptables-restore.js';
+import { parseSave, splitRuleLine, transactTable } from '../shared/iptables-restore.js';
 import type { CommandResult, CommandRunner, SavedTable } from '../shared/iptables-restore.js';
-import { addScript, applyWithRetry, checkState, commentOf, deleteScript, normalizeSpec } from './iptables.js';
+import { addScript, checkState, commentOf, deleteScript, normalizeSpec } from './iptables.js';
 
 const parseFilterSave = (text: string): SavedTable => parseSave(text, 'filter');
 import { FIREWALL_VERSIONS, chooseBackend, firewallAdd, firewallCheck, firewallDel, firewallGc, firewallStatus } from './plugin.js';
@@ -236,11 +236,11 @@ describe('iptables restore scripts', () => {
   it('re-reads and retries when a restore fails (a concurrent change), and gives up after a few attempts', async () => {
     const ipt = new FakeIptables();
     ipt.failRestores = 1;
-    await applyWithRetry(ipt.run, 4, (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }));
+    await transactTable(ipt.run, 4, 'filter', (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }));
     expect(ipt.restores).toHaveLength(2);
     expect(ipt.saves).toBe(2);
     ipt.failRestores = 10;
-    await expect(applyWithRetry(ipt.run, 4, (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }))).rejects.toThrow('Chain already exists');
+    await expect(transactTable(ipt.run, 4, 'filter', (s) => addScript(s, { adminChain: 'CNI-ADMIN', addresses: v4, comment: C }))).rejects.toThrow('Chain already exists');
   });
 });
 

@@ -5,10 +5,9 @@
 // ONE `iptables-restore --noflush` per family and operation (shared/iptables-restore.ts; the
 // reference execs iptables per rule). Per-address rules carry a comment naming the attachment, so
 // DEL needs no prevResult and GC can tell whose rules they are.
-import { CniError, ErrorCode } from '@tscni/spec';
 import { parseCIDR } from '@tscni/ip';
-import { formatRuleLine, iptablesToolError, parseSave, restoreCommand, restoreTable, ruleOption, ruleTarget, saveCommand } from '../shared/iptables-restore.js';
-import type { CommandRunner, IptVersion, SavedRule, SavedTable } from '../shared/iptables-restore.js';
+import { formatRuleLine, ruleOption, ruleTarget } from '../shared/iptables-restore.js';
+import type { SavedRule, SavedTable } from '../shared/iptables-restore.js';
 import type { FirewallAddress, IngressPolicy } from './config.js';
 
 export const FORWARD = 'FORWARD';
@@ -172,38 +171,4 @@ export function checkState(t: SavedTable, plan: AddPlan): string[] {
     }
   }
   return missing;
-}
-
-/**
- * `iptables-save -t filter`, parsed. A missing tool is code 50 (the backend is not available here),
- * so a DEL that looks in every backend can pass over it.
- */
-export async function readFilter(run: CommandRunner, v: IptVersion): Promise<SavedTable> {
-  const cmd = saveCommand(v);
-  const r = await run(cmd, ['-t', 'filter']);
-  if (r.error?.code === 'ENOENT') throw new CniError(ErrorCode.PluginNotAvailable, `${cmd} not found (looked in PATH and the sbin directories)`);
-  if (r.code !== 0) throw iptablesToolError(`${cmd} -t filter`, r);
-  return parseSave(r.stdout, 'filter');
-}
-
-/** How often an operation re-reads and re-applies after a concurrent change made its restore fail. */
-const ATTEMPTS = 4;
-
-/**
- * Read the family's filter table, compute the restore lines, apply them in one restore; when the
- * restore fails (another agent changed the table between read and write, e.g. created the chain
- * first), read again and retry. Returns the lines applied (empty: nothing needed).
- */
-export async function applyWithRetry(run: CommandRunner, v: IptVersion, compute: (t: SavedTable) => string[]): Promise<string[]> {
-  let last: CniError | undefined;
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const lines = compute(await readFilter(run, v));
-    if (lines.length === 0) return lines;
-    const r = await restoreTable(run, v, 'filter', lines);
-    if (r.code === 0) return lines;
-    last = iptablesToolError(`${restoreCommand(v)} --noflush`, r);
-    if (r.error !== undefined) break;
-    await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 50)));
-  }
-  throw last;
 }

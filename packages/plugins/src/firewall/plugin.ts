@@ -21,9 +21,9 @@ import { kernelError } from '../shared/kernel.js';
 import { bridgeName, loadFirewallConfig, networkPrefix, ownerComment, ownerPrefix, resultAddresses } from './config.js';
 import type { FirewallAddress, FirewallConfig, IngressPolicy, Owner } from './config.js';
 import { firewalldRunning } from './firewalld.js';
+import { saveTable, toolRunner, transactTable } from '../shared/iptables-restore.js';
 import type { CommandRunner, IptVersion } from '../shared/iptables-restore.js';
-import { toolRunner } from '../shared/tool-path.js';
-import { addScript, applyWithRetry, checkState, deleteScript, readFilter } from './iptables.js';
+import { addScript, checkState, deleteScript } from './iptables.js';
 import { iptablesNftForwardDrops, nftAdd, nftCheck, nftDelete, nftHasRules, nftUsable } from './nftables.js';
 
 /** The spec versions the reference firewall plugin accepts (0.4.0 on). */
@@ -130,13 +130,13 @@ function plan(args: CmdArgs, conf: FirewallConfig, prev: Result): Plan {
   return p;
 }
 
-const runner = (deps: FirewallDeps): CommandRunner => deps.run ?? toolRunner();
+const runner = (deps: FirewallDeps): CommandRunner => deps.run ?? toolRunner;
 
 async function iptablesAdd(deps: FirewallDeps, conf: FirewallConfig, p: Plan): Promise<void> {
   const r = runner(deps);
   for (const f of families(p.addresses)) {
     const addresses = p.addresses.filter((a) => a.family === f);
-    await applyWithRetry(r, f, (s) => addScript(s, { adminChain: conf.adminChain, addresses, comment: p.comment, ...(p.isolation ? { isolation: p.isolation } : {}) }));
+    await transactTable(r, f, 'filter', (s) => addScript(s, { adminChain: conf.adminChain, addresses, comment: p.comment, ...(p.isolation ? { isolation: p.isolation } : {}) }));
   }
 }
 
@@ -197,7 +197,7 @@ async function removeRules(conf: FirewallConfig, deps: FirewallDeps, match: (c: 
     const r = runner(deps);
     for (const f of [4, 6] as const) {
       try {
-        await applyWithRetry(r, f, (s) => deleteScript(s, match, legacy.filter((a) => a.family === f)));
+        await transactTable(r, f, 'filter', (s) => deleteScript(s, match, legacy.filter((a) => a.family === f)));
       } catch (e) {
         if (!(auto && isUnavailable(e))) throw e;
       }
@@ -253,7 +253,7 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
   }
   const r = runner(deps);
   for (const f of families(p.addresses)) {
-    const state = await readFilter(r, f);
+    const state = await saveTable(r, f, 'filter');
     const missing = checkState(state, {
       adminChain: conf.adminChain,
       addresses: p.addresses.filter((a) => a.family === f),
@@ -272,7 +272,7 @@ export async function firewallStatus(args: CmdArgs, deps: FirewallDeps = {}): Pr
   const nftOk = async (): Promise<boolean> => nft !== undefined && (await withNft(nft, nftUsable).catch(() => false));
   const iptablesOk = async (): Promise<boolean> => {
     try {
-      await readFilter(runner(deps), 4);
+      await saveTable(runner(deps), 4, 'filter');
       return true;
     } catch {
       return false;

@@ -12,7 +12,7 @@ import { loadNative } from '@tscni/native';
 import { NetnsPool } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { ownerComment } from './config.js';
-import { spawnRunner } from '../shared/iptables-restore.js';
+import { toolRunner } from '../shared/iptables-restore.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
 import { NFT_TABLE } from './nftables.js';
 import { chooseBackend, firewallAdd, firewallCheck, firewallDel, firewallGc, firewallStatus } from './plugin.js';
@@ -56,7 +56,7 @@ function goFirewall(ns: TestNetns, command: 'ADD' | 'CHECK' | 'DEL', netconf: Re
 }
 
 /** iptables-save / iptables-restore run inside the namespace. */
-const runIn = (ns: TestNetns): CommandRunner => (cmd, argv, input) => spawnRunner('ip', ['netns', 'exec', ns.name, cmd, ...argv], input);
+const runIn = (ns: TestNetns): CommandRunner => (cmd, argv, input) => toolRunner('ip', ['netns', 'exec', ns.name, cmd, ...argv], input);
 
 function nftDeps(ns: TestNetns): FirewallDeps {
   return { nft: () => SocketTransport.open(NETLINK_NETFILTER, ns.path, loadNative()), run: runIn(ns), legacyIptablesInUse: () => false };

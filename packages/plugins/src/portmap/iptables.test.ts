@@ -239,7 +239,7 @@ describe('iptables backend', () => {
     expect(raced.calls.map((c) => c.cmd)).toEqual(['iptables-save', 'iptables-restore', 'iptables-save', 'iptables-restore']);
 
     const fail = { code: 2, stdout: '', stderr: 'iptables-restore: line 5 failed' };
-    const broken = fakeIptables({}, [fail, fail, fail]);
+    const broken = fakeIptables({}, [fail, fail, fail, fail]);
     const err = await new IptablesBackend(broken.run).add(owner, config(), v4).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CniError);
     expect((err as CniError).msg).toBe('iptables-restore --noflush: exit status 2: iptables-restore: line 5 failed');

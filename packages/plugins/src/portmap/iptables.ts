@@ -17,19 +17,7 @@
 import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
-import {
-  formatRuleLine,
-  iptablesToolError,
-  restoreCommand,
-  restoreTable,
-  ruleOption,
-  ruleTarget,
-  sameSpec,
-  saveCommand,
-  parseSave,
-  saveTable,
-  spawnRunner,
-} from '../shared/iptables-restore.js';
+import { formatRuleLine, iptablesToolError, ruleOption, ruleTarget, sameSpec, saveCommand, saveTable, toolRunner, transactTable } from '../shared/iptables-restore.js';
 import type { CommandRunner, IptVersion, SavedRule, SavedTable } from '../shared/iptables-restore.js';
 import { mappingsFor } from './config.js';
 import type { ContainerAddr, ContainerAddrs, Mapping, Owner, PortmapConfig, Protocol } from './config.js';
@@ -40,7 +28,6 @@ export const MASQ_CHAIN = 'CNI-HOSTPORT-MASQ';
 const TABLE = 'nat';
 /** iptables' multiport match takes at most 15 ports. */
 const MULTIPORT_MAX = 15;
-const ATTEMPTS = 3;
 
 /** The reference's utils.FormatChainName: "CNI-" + prefix + SHA-512(name + id) in hex, cut to 28. */
 export function formatChainName(prefix: string, network: string, containerId: string): string {
@@ -142,7 +129,7 @@ export class IptablesBackend {
   readonly name = 'iptables';
   readonly #run: CommandRunner;
 
-  constructor(run: CommandRunner = spawnRunner) {
+  constructor(run: CommandRunner = toolRunner) {
     this.#run = run;
   }
 
@@ -158,26 +145,6 @@ export class IptablesBackend {
     return iptablesToolError(`${saveCommand(4)} -t ${TABLE}`, r).msg;
   }
 
-  /**
-   * Reads the table, builds one transaction from what it holds, applies it; when the apply fails
-   * (another writer changed the table in between), reads again and retries. `optional`: a missing
-   * ip6tables means there is nothing of ours to change.
-   */
-  async #transact(v: IptVersion, build: (t: SavedTable) => string[], opts: { optional?: boolean } = {}): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const saved = await this.#run(saveCommand(v), ['-t', TABLE]);
-      if (saved.code !== 0) {
-        if (opts.optional && saved.error?.code === 'ENOENT') return;
-        throw iptablesToolError(`${saveCommand(v)} -t ${TABLE}`, saved);
-      }
-      const lines = build(parseSave(saved.stdout, TABLE));
-      if (lines.length === 0) return;
-      const r = await restoreTable(this.#run, v, TABLE, lines);
-      if (r.code === 0) return;
-      if (attempt >= ATTEMPTS) throw iptablesToolError(`${restoreCommand(v)} --noflush`, r);
-    }
-  }
-
   async add(owner: Owner, conf: PortmapConfig, addrs: ContainerAddrs): Promise<void> {
     const dn = dnChainName(owner);
     for (const v of VERSIONS) {
@@ -185,7 +152,7 @@ export class IptablesBackend {
       const mappings = mappingsFor(conf.mappings, v);
       if (addr === undefined || mappings.length === 0) continue;
       const conditions = (v === 4 ? conf.conditionsV4 : conf.conditionsV6) ?? [];
-      await this.#transact(v, (t) => {
+      await transactTable(this.#run, v, TABLE, (t) => {
         const lines: string[] = [];
         const shared = [DNAT_CHAIN, ...(conf.snat && conf.externalSetMarkChain === undefined ? [SETMARK_CHAIN, MASQ_CHAIN] : [])];
         for (const c of shared) if (!t.chains.has(c)) lines.push(`-N ${c}`);
@@ -206,7 +173,7 @@ export class IptablesBackend {
   async del(owner: Owner): Promise<void> {
     const chains = [dnChainName(owner), formatChainName('SN-', owner.network, owner.containerId)];
     for (const v of VERSIONS) {
-      await this.#transact(v, (t) => {
+      await transactTable(this.#run, v, TABLE, (t) => {
         const lines: string[] = [];
         for (const r of t.rules) {
           const to = ruleTarget(r.spec);
@@ -214,7 +181,7 @@ export class IptablesBackend {
         }
         for (const c of chains) if (t.chains.has(c)) lines.push(`-F ${c}`, `-X ${c}`);
         return lines;
-      }, { optional: v === 6 });
+      }, { absentOk: v === 6 });
     }
   }
 
@@ -259,7 +226,7 @@ export class IptablesBackend {
     const keep = (id: string, ifName: string | undefined): boolean =>
       valid.some((a) => a.containerID === id && (ifName === undefined || a.ifname === ifName));
     for (const v of VERSIONS) {
-      await this.#transact(v, (t) => {
+      await transactTable(this.#run, v, TABLE, (t) => {
         const lines: string[] = [];
         const staleChains = new Set<string>();
         const kept = new Set<string>();
@@ -278,7 +245,7 @@ export class IptablesBackend {
         // A chain still jumped to by a kept attachment (same container, other interface) stays.
         for (const c of staleChains) if (!kept.has(c) && t.chains.has(c)) lines.push(`-F ${c}`, `-X ${c}`);
         return lines;
-      }, { optional: v === 6 });
+      }, { absentOk: v === 6 });
     }
   }
 }

@@ -15,7 +15,6 @@ import type { RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { gcValidAttachments } from '../shared/attachments.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
-import { toolRunner } from '../shared/tool-path.js';
 import { defaultOpener, kernelError } from '../shared/kernel.js';
 import { containerAddrs, mappingsFor, parseConfig } from './config.js';
 import type { ContainerAddrs, Owner, PortmapConfig } from './config.js';
@@ -62,7 +61,7 @@ class Portmap {
   constructor(deps: PortmapDeps) {
     this.#deps = deps;
     this.#netfilter = deps.netfilter ?? defaultNetfilter;
-    this.#ipt = new IptablesBackend(deps.run ?? toolRunner());
+    this.#ipt = new IptablesBackend(deps.run);
     this.#nft = new NftablesBackend(this.#netfilter);
   }
 

@@ -18,7 +18,7 @@ import { pluginMain } from '@tscni/skel';
 import type { PluginFuncs } from '@tscni/skel';
 import { NetnsPool, ip, runId } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
-import { spawnRunner } from '../shared/iptables-restore.js';
+import { toolRunner } from '../shared/iptables-restore.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
 import { canonicalAddr } from './config.js';
 import { portmapPlugin } from './plugin.js';
@@ -49,7 +49,7 @@ afterEach(() => {
 
 /** Commands in a namespace, for iptables. */
 function runnerIn(ns: TestNetns): CommandRunner {
-  return (cmd, args, input) => spawnRunner('nsenter', [`--net=${ns.path}`, cmd, ...args], input);
+  return (cmd, args, input) => toolRunner('nsenter', [`--net=${ns.path}`, cmd, ...args], input);
 }
 
 function depsFor(host: TestNetns): PortmapDeps {

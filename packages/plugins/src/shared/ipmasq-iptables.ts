@@ -8,25 +8,13 @@ import { createHash } from 'node:crypto';
 import type { GCAttachment } from '@tscni/spec';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
 import { resultNet } from './iface.js';
-import {
-  formatRuleLine,
-  iptablesToolError,
-  parseSave,
-  restoreCommand,
-  restoreTable,
-  ruleOption,
-  ruleTarget,
-  sameSpec,
-  saveCommand,
-} from './iptables-restore.js';
+import { formatRuleLine, ruleOption, ruleTarget, sameSpec, transactTable } from './iptables-restore.js';
 import type { CommandRunner, IptVersion, SavedTable } from './iptables-restore.js';
 import type { MasqOwner } from './ipmasq.js';
 
 const TABLE = 'nat';
 const POSTROUTING = 'POSTROUTING';
 const MULTICAST: Readonly<Record<IptVersion, string>> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
-/** Another writer may change the nat table between our read and our write; then read again. */
-const ATTEMPTS = 3;
 
 /** The reference's utils.FormatChainName: "CNI-" + sha512(name+id) in hex, 28 characters in all. */
 export function ipMasqChainName(network: string, containerId: string): string {
@@ -63,26 +51,6 @@ function hasRule(t: SavedTable, r: Rule): boolean {
   return t.rules.some((s) => s.chain === r.chain && sameSpec(s.spec, r.spec));
 }
 
-/**
- * Reads the nat table of one IP version, asks `plan` for the restore lines, applies them in one
- * iptables-restore; when that fails because the table changed meanwhile, reads and plans again.
- * With `absentOk`, a missing iptables-save means that IP version has nothing to change.
- */
-async function transact(run: CommandRunner, v: IptVersion, plan: (t: SavedTable) => string[], absentOk = false): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const saved = await run(saveCommand(v), ['-t', TABLE]);
-    if (saved.code !== 0) {
-      if (absentOk && saved.error?.code === 'ENOENT') return;
-      throw iptablesToolError(`${saveCommand(v)} -t ${TABLE}`, saved);
-    }
-    const lines = plan(parseSave(saved.stdout, TABLE));
-    if (lines.length === 0) return;
-    const r = await restoreTable(run, v, TABLE, lines);
-    if (r.code === 0) return;
-    if (attempt >= ATTEMPTS) throw iptablesToolError(`${restoreCommand(v)} --noflush`, r);
-  }
-}
-
 /** Adds the attachment's chain and rules; rules already there (a repeated ADD) are not added twice. */
 export async function setupIpMasqIptables(run: CommandRunner, addresses: readonly string[], owner: MasqOwner): Promise<void> {
   const chain = ipMasqChainName(owner.network, owner.containerId);
@@ -93,7 +61,7 @@ export async function setupIpMasqIptables(run: CommandRunner, addresses: readonl
     byVersion.set(version, [...(byVersion.get(version) ?? []), ...rules]);
   }
   for (const [v, rules] of byVersion) {
-    await transact(run, v, (t) => {
+    await transactTable(run, v, TABLE, (t) => {
       // Declaring an existing chain in --noflush mode would flush it: only a missing one is declared.
       const lines = t.chains.has(chain) ? [] : [`:${chain} - [0:0]`];
       const added: Rule[] = [];
@@ -126,7 +94,7 @@ function removal(t: SavedTable, chains: ReadonlySet<string>): string[] {
  */
 export async function teardownIpMasqIptables(run: CommandRunner, owner: MasqOwner): Promise<void> {
   const chain = ipMasqChainName(owner.network, owner.containerId);
-  for (const v of [4, 6] as const) await transact(run, v, (t) => removal(t, new Set([chain])), true);
+  for (const v of [4, 6] as const) await transactTable(run, v, TABLE, (t) => removal(t, new Set([chain])), { absentOk: true });
 }
 
 /** GC: removes the network's chains whose container is not among `valid` (the chains ignore ifname). */
@@ -134,9 +102,10 @@ export async function gcIpMasqIptables(run: CommandRunner, network: string, vali
   const keep = new Set(valid.map((a) => ipMasqComment(network, a.containerID)));
   const prefix = `name: ${JSON.stringify(network)} id: `;
   for (const v of [4, 6] as const) {
-    await transact(
+    await transactTable(
       run,
       v,
+      TABLE,
       (t) => {
         const stale = new Set<string>();
         for (const r of t.rules) {
@@ -147,7 +116,7 @@ export async function gcIpMasqIptables(run: CommandRunner, network: string, vali
         }
         return removal(t, stale);
       },
-      true,
+      { absentOk: true },
     );
   }
 }

@@ -13,7 +13,7 @@ import type { NetlinkTransport } from '@tscni/netlink';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
 import type { GoObject } from './conf.js';
 import type { CommandRunner } from './iptables-restore.js';
-import { toolRunner } from './tool-path.js';
+import { toolRunner } from './iptables-restore.js';
 import { resultNet } from './iface.js';
 import { kernelError } from './kernel.js';
 
@@ -165,19 +165,19 @@ export async function gcIpMasq(open: NftOpener, network: string, valid: readonly
 export async function applyIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, addresses: readonly string[], owner: MasqOwner): Promise<void> {
   if (settings.backend === 'nftables') return setupIpMasq(deps.nft ?? defaultNftOpener, addresses, owner);
   const ipt = await import('./ipmasq-iptables.js');
-  return ipt.setupIpMasqIptables(deps.iptables ?? toolRunner(), addresses, owner);
+  return ipt.setupIpMasqIptables(deps.iptables ?? toolRunner, addresses, owner);
 }
 
 /** Removes the attachment's ipMasq rules from the configured backend (found by owner, not address). */
 export async function removeIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, owner: MasqOwner): Promise<void> {
   if (settings.backend === 'nftables') return teardownIpMasq(deps.nft ?? defaultNftOpener, owner);
   const ipt = await import('./ipmasq-iptables.js');
-  return ipt.teardownIpMasqIptables(deps.iptables ?? toolRunner(), owner);
+  return ipt.teardownIpMasqIptables(deps.iptables ?? toolRunner, owner);
 }
 
 /** GC: removes the network's ipMasq rules of attachments not in `valid`, in the configured backend. */
 export async function collectIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, network: string, valid: readonly GCAttachment[]): Promise<void> {
   if (settings.backend === 'nftables') return gcIpMasq(deps.nft ?? defaultNftOpener, network, valid);
   const ipt = await import('./ipmasq-iptables.js');
-  return ipt.gcIpMasqIptables(deps.iptables ?? toolRunner(), network, valid);
+  return ipt.gcIpMasqIptables(deps.iptables ?? toolRunner, network, valid);
 }

@@ -2,7 +2,8 @@
 // iptables-restore as the same arguments (the -D of a rule must match it exactly).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatRuleLine, parseSave, quoteArg, ruleOption, ruleTarget, spawnRunner, splitRuleLine } from './iptables-restore.js';
+import { findTool, formatRuleLine, iptablesToolError, parseSave, quoteArg, ruleOption, ruleTarget, splitRuleLine, toolRunner, transactTable } from './iptables-restore.js';
+import type { CommandResult, CommandRunner } from './iptables-restore.js';
 
 describe('iptables-save / iptables-restore text', () => {
   it('splits quoted arguments with escapes as iptables-restore does', () => {
@@ -57,11 +58,65 @@ describe('iptables-save / iptables-restore text', () => {
     expect(parseSave(text, 'mangle').rules).toEqual([]);
   });
 
-  it('runs programs with stdin and reports a missing one without throwing', async () => {
-    const r = await spawnRunner('cat', [], 'hello');
+});
+
+describe('finding and running the tools', () => {
+  it('looks in PATH first, then in the sbin directories', () => {
+    expect(findTool('sh', '')).toMatch(/^\/(usr\/)?s?bin\/sh$/);
+    expect(findTool('no-such-tool-tscni', '/nonexistent')).toBeUndefined();
+    expect(findTool('/bin/sh', '')).toBe('/bin/sh');
+    expect(findTool('/nonexistent/sh', '')).toBeUndefined();
+  });
+
+  it('runs programs with stdin, also without PATH, and reports a missing one without throwing', async () => {
+    const r = await toolRunner('cat', [], 'hello');
     expect(r).toMatchObject({ code: 0, stdout: 'hello' });
-    const missing = await spawnRunner('tscni-no-such-program', []);
+    const saved = process.env['PATH'];
+    delete process.env['PATH'];
+    try {
+      expect(await toolRunner('cat', [], 'no PATH')).toMatchObject({ code: 0, stdout: 'no PATH' });
+    } finally {
+      process.env['PATH'] = saved;
+    }
+    const missing = await toolRunner('tscni-no-such-program', []);
     expect(missing.code).toBeNull();
     expect(missing.error?.code).toBe('ENOENT');
+    expect(iptablesToolError('tscni-no-such-program', missing)).toMatchObject({ code: 50, msg: expect.stringContaining('not found (looked in PATH and /usr/sbin') });
+    expect(iptablesToolError('iptables-restore --noflush', { code: 1, stdout: '', stderr: 'line 2 failed\n' })).toMatchObject({
+      code: 999,
+      msg: 'iptables-restore --noflush: exit status 1: line 2 failed',
+    });
+  });
+});
+
+describe('transactTable', () => {
+  const enoent = (): CommandResult => ({ code: null, stdout: '', stderr: '', error: Object.assign(new Error('spawn ENOENT'), { code: 'ENOENT' }) });
+  const nat = '*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n';
+
+  it('plans from what the table holds and applies the plan in one restore', async () => {
+    const calls: Array<[string, readonly string[], string | undefined]> = [];
+    const run: CommandRunner = async (cmd, args, input) => {
+      calls.push([cmd, args, input]);
+      return { code: 0, stdout: cmd === 'iptables-save' ? nat : '', stderr: '' };
+    };
+    const lines = await transactTable(run, 4, 'nat', (t) => (t.chains.has('X') ? [] : [':X - [0:0]']));
+    expect(lines).toEqual([':X - [0:0]']);
+    expect(calls).toEqual([
+      ['iptables-save', ['-t', 'nat'], undefined],
+      ['iptables-restore', ['--noflush', '-w'], '*nat\n:X - [0:0]\nCOMMIT\n'],
+    ]);
+  });
+
+  it('a missing save tool is nothing to do when absentOk, else code 50; a missing restore tool is not retried', async () => {
+    const calls: string[] = [];
+    const run: CommandRunner = async (cmd) => {
+      calls.push(cmd);
+      return cmd === 'ip6tables-save' ? { code: 0, stdout: nat, stderr: '' } : enoent();
+    };
+    await expect(transactTable(run, 4, 'nat', () => ['-F X'], { absentOk: true })).resolves.toEqual([]);
+    await expect(transactTable(run, 4, 'nat', () => ['-F X'])).rejects.toMatchObject({ code: 50 });
+    calls.length = 0;
+    await expect(transactTable(run, 6, 'nat', () => ['-F X'])).rejects.toMatchObject({ code: 50, msg: expect.stringContaining('ip6tables-restore') });
+    expect(calls).toEqual(['ip6tables-save', 'ip6tables-restore']);
   });
 });

@@ -1,8 +1,12 @@
 // Floor 3 (plugins/shared): iptables for the plugins that must keep an iptables backend, applied
 // the batched way — read a table once with `iptables-save -t TABLE`, write every change in ONE
 // `iptables-restore --noflush` per IP version — instead of the reference's exec per rule (go-iptables),
-// whose xtables-lock contention is a known pain point (plugins#510, #662).
-import { spawn } from 'node:child_process';
+// whose xtables-lock contention is a known pain point (plugins#510, #662). The one home for finding
+// and running these tools: runtimes may exec a plugin without PATH, where execvp's default
+// (/bin:/usr/bin) misses sbin, where they live.
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CniError, ErrorCode } from '@tscni/spec';
 
 export type IptVersion = 4 | 6;
@@ -18,10 +22,28 @@ export interface CommandResult {
 /** Runs a program with optional stdin. Tests wrap it (e.g. `nsenter --net=...`) to aim elsewhere. */
 export type CommandRunner = (cmd: string, args: readonly string[], input?: string) => Promise<CommandResult>;
 
-/** The default runner: spawn on PATH, collect output, never throw. */
-export const spawnRunner: CommandRunner = (cmd, args, input) =>
-  new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Searched after PATH. */
+export const SBIN_DIRS: readonly string[] = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/bin'];
+
+/** The absolute path of a tool: PATH first, then the sbin directories; undefined when absent. */
+export function findTool(name: string, path: string = process.env['PATH'] ?? ''): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined;
+  for (const dir of [...path.split(delimiter).filter((d) => d !== ''), ...SBIN_DIRS]) {
+    const p = join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * The default runner: the program found by findTool (an unknown name is spawned as is, to fail as
+ * ENOENT), fed `input`, output collected; never throws. child_process loads on the first run, so
+ * plugins that never exec pay nothing for it at start-up.
+ */
+export const toolRunner: CommandRunner = async (cmd, args, input) => {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve) => {
+    const child = spawn(findTool(cmd) ?? cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let failure: NodeJS.ErrnoException | undefined;
@@ -42,6 +64,7 @@ export const spawnRunner: CommandRunner = (cmd, args, input) =>
     });
     child.stdin.end(input ?? '');
   });
+};
 
 export function saveCommand(v: IptVersion): string {
   return v === 4 ? 'iptables-save' : 'ip6tables-save';
@@ -148,20 +171,30 @@ export function sameSpec(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** A failed iptables tool run as a CNI error (code 999) naming the command and its stderr. */
+/**
+ * A failed iptables tool run as a CNI error naming the command: a tool that is not installed is
+ * code 50 (PluginNotAvailable), any other failure code 999 with the tool's stderr.
+ */
 export function iptablesToolError(what: string, r: CommandResult): CniError {
-  if (r.error !== undefined) {
-    return new CniError(ErrorCode.Internal, `${what}: ${r.error.code === 'ENOENT' ? 'not found in PATH' : r.error.message}`);
+  if (r.error?.code === 'ENOENT') {
+    return new CniError(ErrorCode.PluginNotAvailable, `${what}: not found (looked in PATH and ${SBIN_DIRS.join(', ')})`);
   }
+  if (r.error !== undefined) return new CniError(ErrorCode.Internal, `${what}: ${r.error.message}`);
   return new CniError(ErrorCode.Internal, `${what}: exit status ${r.code}: ${r.stderr.trim()}`);
+}
+
+/** `iptables-save -t TABLE` parsed; undefined when the tool is missing and `absentOk`. */
+async function readTable(run: CommandRunner, v: IptVersion, table: string, absentOk: boolean): Promise<SavedTable | undefined> {
+  const cmd = saveCommand(v);
+  const r = await run(cmd, ['-t', table]);
+  if (r.code === 0) return parseSave(r.stdout, table);
+  if (absentOk && r.error?.code === 'ENOENT') return undefined;
+  throw iptablesToolError(`${cmd} -t ${table}`, r);
 }
 
 /** `iptables-save -t TABLE` (or ip6tables-save), parsed. */
 export async function saveTable(run: CommandRunner, v: IptVersion, table: string): Promise<SavedTable> {
-  const cmd = saveCommand(v);
-  const r = await run(cmd, ['-t', table]);
-  if (r.code !== 0) throw iptablesToolError(`${cmd} -t ${table}`, r);
-  return parseSave(r.stdout, table);
+  return (await readTable(run, v, table, false)) as SavedTable;
 }
 
 /**
@@ -175,8 +208,39 @@ export async function restoreTable(run: CommandRunner, v: IptVersion, table: str
   return run(restoreCommand(v), ['--noflush', '-w'], text);
 }
 
-/** restoreTable that throws a CNI error (code 999) naming the command and its stderr. */
-export async function restoreTableOrThrow(run: CommandRunner, v: IptVersion, table: string, lines: readonly string[]): Promise<void> {
-  const r = await restoreTable(run, v, table, lines);
-  if (r.code !== 0) throw iptablesToolError(`${restoreCommand(v)} --noflush`, r);
+/** How often a transaction reads and applies before it gives up on a table that keeps changing under it. */
+const ATTEMPTS = 4;
+
+export interface TransactOptions {
+  /** A missing save tool (e.g. no ip6tables) means this IP version has nothing to change. */
+  readonly absentOk?: boolean;
+}
+
+/**
+ * Reads TABLE, asks `plan` for the restore lines that bring it where it should be, and applies them
+ * in one restore. When the restore fails because another writer changed the table between read and
+ * write (e.g. created a shared chain first), it reads, plans and applies again after a short random
+ * pause. Returns the lines applied (empty: nothing was needed).
+ */
+export async function transactTable(
+  run: CommandRunner,
+  v: IptVersion,
+  table: string,
+  plan: (t: SavedTable) => string[],
+  o: TransactOptions = {},
+): Promise<string[]> {
+  let last: CniError | undefined;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (attempt > 0) await sleep(20 + Math.floor(Math.random() * 50));
+    const saved = await readTable(run, v, table, o.absentOk === true);
+    if (saved === undefined) return [];
+    const lines = plan(saved);
+    if (lines.length === 0) return lines;
+    const r = await restoreTable(run, v, table, lines);
+    if (r.code === 0) return lines;
+    last = iptablesToolError(`${restoreCommand(v)} --noflush`, r);
+    // The restore tool did not run at all: another read will not change that.
+    if (r.error !== undefined) break;
+  }
+  throw last;
 }
