@@ -22,7 +22,6 @@ export {
   applyIpMasq,
   collectIpMasq,
   commentForInstance,
-  defaultNftOpener,
   gcIpMasq,
   hashForInstance,
   hashForNetwork,
@@ -31,7 +30,9 @@ export {
   setupIpMasq,
   teardownIpMasq,
 } from './shared/ipmasq.js';
-export type { IpMasqBackend, IpMasqDeps, IpMasqSettings, MasqOwner, NftOpener } from './shared/ipmasq.js';
+export type { IpMasqBackend, IpMasqDeps, IpMasqSettings, MasqOwner } from './shared/ipmasq.js';
+export { defaultNftOpener, withNetfilter } from './shared/netfilter.js';
+export type { NftOpener } from './shared/netfilter.js';
 export { gcIpMasqIptables, ipMasqChainName, ipMasqComment, setupIpMasqIptables, teardownIpMasqIptables } from './shared/ipmasq-iptables.js';
 
 // plugins

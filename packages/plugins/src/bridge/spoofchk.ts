@@ -8,7 +8,8 @@
 import { CniError, ErrorCode } from '@tscni/spec';
 import { NftBatch, drop, findNftRulesByComment, jump, listNftChains, matchIifname, parseMac, ret } from '@tscni/netlink';
 import type { NetlinkTransport, NftExpr } from '@tscni/netlink';
-import type { NftOpener } from '../shared/ipmasq.js';
+import { withNetfilter } from '../shared/netfilter.js';
+import type { NftOpener } from '../shared/netfilter.js';
 import { kernelError } from '../shared/kernel.js';
 
 export const SPOOFCHK_TABLE = 'nat';
@@ -40,22 +41,6 @@ function matchEtherSaddr(mac: string): NftExpr[] {
 
 const where = { family: 'bridge', table: SPOOFCHK_TABLE } as const;
 
-async function withNft<T>(open: NftOpener, what: string, fn: (t: NetlinkTransport) => Promise<T>): Promise<T> {
-  let t: NetlinkTransport;
-  try {
-    t = open();
-  } catch (e) {
-    throw kernelError(`${what}: cannot open nftables`, e);
-  }
-  try {
-    return await fn(t);
-  } catch (e) {
-    throw kernelError(what, e);
-  } finally {
-    t.close();
-  }
-}
-
 /** The attachment's PREROUTING jumps (found by comment; the host veth name is not needed). */
 async function baseRules(t: NetlinkTransport, id: string) {
   return findNftRulesByComment(t, { ...where, chain: SPOOFCHK_BASE_CHAIN }, spoofCheckComment(id));
@@ -67,7 +52,7 @@ async function baseRules(t: NetlinkTransport, id: string) {
  * (a repeated ADD) replaced.
  */
 export async function setupSpoofCheck(open: NftOpener, o: { hostIfName: string; mac: string; id: string }): Promise<void> {
-  await withNft(open, 'failed to setup spoof-check', async (t) => {
+  await withNetfilter(open, 'failed to setup spoof-check', async (t) => {
     const { iface, mac } = spoofCheckChains(o.id);
     const comment = spoofCheckComment(o.id);
     const stale = await baseRules(t, o.id);
@@ -89,7 +74,7 @@ export async function setupSpoofCheck(open: NftOpener, o: { hostIfName: string; 
 
 /** Removes the attachment's jump and chains; the table and base chain stay (shared). Nothing there: no-op. */
 export async function teardownSpoofCheck(open: NftOpener, id: string): Promise<void> {
-  await withNft(open, 'failed to teardown spoof-check', async (t) => {
+  await withNetfilter(open, 'failed to teardown spoof-check', async (t) => {
     const { iface, mac } = spoofCheckChains(id);
     const rules = await baseRules(t, id);
     const chains = new Set((await listNftChains(t, where)).map((c) => c.name));
@@ -104,7 +89,7 @@ export async function teardownSpoofCheck(open: NftOpener, id: string): Promise<v
 
 /** CHECK: the attachment's jump from PREROUTING and its MAC filter are in place. */
 export async function checkSpoofCheck(open: NftOpener, id: string, hostIfName: string): Promise<void> {
-  await withNft(open, 'failed to check spoof-check', async (t) => {
+  await withNetfilter(open, 'failed to check spoof-check', async (t) => {
     const jumps = await baseRules(t, id);
     const { mac } = spoofCheckChains(id);
     const filters = await findNftRulesByComment(t, { ...where, chain: mac }, spoofCheckComment(id));

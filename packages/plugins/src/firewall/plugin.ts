@@ -12,11 +12,11 @@ import { readFileSync } from 'node:fs';
 import { CniError, ErrorCode, isCniError, versionsFrom } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
-import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
 import type { NetlinkTransport } from '@tscni/netlink';
 import { requirePrevResult } from '../shared/conf.js';
 import { gcValidAttachments } from '../shared/attachments.js';
-import type { NftOpener } from '../shared/ipmasq.js';
+import { defaultNftOpener, withNetfilter } from '../shared/netfilter.js';
+import type { NftOpener } from '../shared/netfilter.js';
 import { kernelError } from '../shared/kernel.js';
 import { bridgeName, loadFirewallConfig, networkPrefix, ownerComment, ownerPrefix, resultAddresses } from './config.js';
 import type { FirewallAddress, FirewallConfig, IngressPolicy, Owner } from './config.js';
@@ -41,10 +41,8 @@ export interface FirewallDeps {
 
 type Engine = 'iptables' | 'nftables';
 
-const hostNft: NftOpener = () => SocketTransport.open(NETLINK_NETFILTER);
-
 function nftOf(deps: FirewallDeps): NftOpener | undefined {
-  return deps.nft === undefined ? hostNft : (deps.nft ?? undefined);
+  return deps.nft === undefined ? defaultNftOpener : (deps.nft ?? undefined);
 }
 
 function legacyFilterLoaded(): boolean {
@@ -72,28 +70,12 @@ function noNft(): CniError {
   return unavailable('backend "nftables": this plugin build has no nftables (NETLINK_NETFILTER) access');
 }
 
-async function withNft<T>(open: NftOpener, fn: (t: NetlinkTransport) => Promise<T>): Promise<T> {
-  let t: NetlinkTransport;
-  try {
-    t = open();
-  } catch (e) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `cannot open nftables: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
-  }
-  try {
-    return await fn(t);
-  } catch (e) {
-    throw kernelError('nftables', e);
-  } finally {
-    t.close();
-  }
-}
-
 /** Can nftables serve ADD here, and would its accepts be enough on this host? */
 async function nftFits(deps: FirewallDeps): Promise<boolean> {
   const nft = nftOf(deps);
   if (nft === undefined || (deps.legacyIptablesInUse ?? legacyFilterLoaded)()) return false;
   try {
-    return await withNft(nft, async (t) => (await nftUsable(t)) && !(await iptablesNftForwardDrops(t)));
+    return await withNetfilter(nft, 'nftables', async (t) => (await nftUsable(t)) && !(await iptablesNftForwardDrops(t)));
   } catch {
     return false;
   }
@@ -147,7 +129,7 @@ export async function firewallAdd(args: CmdArgs, deps: FirewallDeps = {}): Promi
   if (p.addresses.length === 0) return prev;
   const engine = await chooseBackend(conf, deps);
   if (engine === 'nftables') {
-    await withNft(nftOf(deps) as NftOpener, (t) => nftAdd(t, p));
+    await withNetfilter(nftOf(deps) as NftOpener, 'nftables', (t) => nftAdd(t, p));
   } else {
     await iptablesAdd(deps, conf, p);
   }
@@ -181,7 +163,7 @@ async function removeRules(conf: FirewallConfig, deps: FirewallDeps, match: (c: 
     const nft = nftOf(deps);
     if (nft !== undefined) {
       try {
-        await withNft(nft, async (t) => {
+        await withNetfilter(nft, 'nftables', async (t) => {
           // Without `backend`, a host without nf_tables simply has no such rules.
           if (auto && !(await nftUsable(t))) return;
           await nftDelete(t, match);
@@ -239,7 +221,7 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
   let engine: Engine = conf.backend === 'nftables' ? 'nftables' : 'iptables';
   if (conf.backend === undefined && !conf.adminChainGiven && nft !== undefined) {
     const prefix = ownerPrefix(owner(args, conf));
-    const inNft = await withNft(nft, async (t) => (await nftUsable(t)) && (await nftHasRules(t, prefix))).catch((e: unknown) => {
+    const inNft = await withNetfilter(nft, 'nftables', async (t) => (await nftUsable(t)) && (await nftHasRules(t, prefix))).catch((e: unknown) => {
       if (isUnavailable(e)) return false;
       throw e;
     });
@@ -247,7 +229,7 @@ export async function firewallCheck(args: CmdArgs, deps: FirewallDeps = {}): Pro
   }
 
   if (engine === 'nftables') {
-    const missing = await withNft(nft as NftOpener, (t) => nftCheck(t, p));
+    const missing = await withNetfilter(nft as NftOpener, 'nftables', (t) => nftCheck(t, p));
     if (missing.length > 0) throw checkFailed('nftables', missing);
     return;
   }
@@ -269,7 +251,7 @@ export async function firewallStatus(args: CmdArgs, deps: FirewallDeps = {}): Pr
   const conf = loadFirewallConfig(args.netconf);
   if (conf.backend === 'firewalld') throw firewalldError(deps);
   const nft = nftOf(deps);
-  const nftOk = async (): Promise<boolean> => nft !== undefined && (await withNft(nft, nftUsable).catch(() => false));
+  const nftOk = async (): Promise<boolean> => nft !== undefined && (await withNetfilter(nft, 'nftables', nftUsable).catch(() => false));
   const iptablesOk = async (): Promise<boolean> => {
     try {
       await saveTable(runner(deps), 4, 'filter');

@@ -7,9 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseNetConf } from '@tscni/spec';
 import type { NetConf } from '@tscni/spec';
 import type { CmdArgs } from '@tscni/skel';
-import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
-import { loadNative } from '@tscni/native';
-import { NetnsPool } from '../test-support/kernel.js';
+import { NetnsPool, netfilterIn } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { ownerComment } from './config.js';
 import { toolRunner } from '../shared/iptables-restore.js';
@@ -59,7 +57,7 @@ function goFirewall(ns: TestNetns, command: 'ADD' | 'CHECK' | 'DEL', netconf: Re
 const runIn = (ns: TestNetns): CommandRunner => (cmd, argv, input) => toolRunner('ip', ['netns', 'exec', ns.name, cmd, ...argv], input);
 
 function nftDeps(ns: TestNetns): FirewallDeps {
-  return { nft: () => SocketTransport.open(NETLINK_NETFILTER, ns.path, loadNative()), run: runIn(ns), legacyIptablesInUse: () => false };
+  return { nft: netfilterIn(ns), run: runIn(ns), legacyIptablesInUse: () => false };
 }
 
 describe.skipIf(!canRun)(`firewall rules in a namespace${canRun ? '' : ` (skipped: ${why})`}`, () => {

@@ -50,7 +50,8 @@ import {
   vmap,
 } from '@tscni/netlink';
 import type { NetlinkTransport, NftExpr, NftExprGroup, NftFamily, NftSelector, NftSetElem } from '@tscni/netlink';
-import { kernelError } from '../shared/kernel.js';
+import { withNetfilter } from '../shared/netfilter.js';
+import type { NftOpener } from '../shared/netfilter.js';
 import { mappingsFor } from './config.js';
 import type { ContainerAddr, ContainerAddrs, IpVersion, Mapping, Owner, PortmapConfig, Protocol } from './config.js';
 import { parseNftConditions } from './conditions.js';
@@ -61,9 +62,6 @@ const MAP_PORTS = 'ports';
 const MAP_MASQ = 'masq_targets';
 const MAPS = [MAP_HOSTIP, MAP_PORTS, MAP_MASQ] as const;
 type MapName = (typeof MAPS)[number];
-
-/** Opens a NETLINK_NETFILTER socket in the host's namespace. */
-export type NftOpener = () => NetlinkTransport;
 
 interface FamilySpec {
   readonly version: IpVersion;
@@ -359,10 +357,6 @@ function addAttachment(b: NftBatch, p: Plan, owner: Owner, conf: PortmapConfig, 
   b.addElements({ family, table, set: MAP_MASQ, elements: [{ key: nftValue.ip(ip), data: { verdict: { code: 'jump', chain: masq } } }] });
 }
 
-function failed(what: string, e: unknown): CniError {
-  return kernelError(`portmap (nftables): ${what}`, e);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The backend
 
@@ -375,37 +369,15 @@ export class NftablesBackend {
   }
 
   async #with<T>(what: string, fn: (t: NetlinkTransport) => Promise<T>): Promise<T> {
-    let t: NetlinkTransport;
-    try {
-      t = this.#open();
-    } catch (e) {
-      throw failed(`${what}: cannot open a netfilter socket`, e);
-    }
-    try {
-      return await fn(t);
-    } catch (e) {
-      throw failed(what, e);
-    } finally {
-      t.close();
-    }
+    return withNetfilter(this.#open, `portmap (nftables): ${what}`, fn);
   }
 
   /** nf_tables answers (a kernel without it, or without permission, does not). */
   async available(): Promise<boolean> {
-    let t: NetlinkTransport;
-    try {
-      t = this.#open();
-    } catch {
-      return false;
-    }
-    try {
-      await getNftGeneration(t);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      t.close();
-    }
+    return this.#with('probe', getNftGeneration).then(
+      () => true,
+      () => false,
+    );
   }
 
   async add(owner: Owner, conf: PortmapConfig, addrs: ContainerAddrs): Promise<void> {

@@ -10,7 +10,6 @@
 // of containers. DEL, CHECK and GC use the same choice, so a host keeps to one backend.
 import { CniError, ErrorCode, parseResult, toCurrentResult } from '@tscni/spec';
 import type { AnyResult, NetConf, Result } from '@tscni/spec';
-import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
 import type { RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { gcValidAttachments } from '../shared/attachments.js';
@@ -22,7 +21,8 @@ import { deleteUdpConntrack } from './conntrack.js';
 import { IptablesBackend } from './iptables.js';
 import { enableLocalnet } from './localnet.js';
 import { NftablesBackend } from './nftables.js';
-import type { NftOpener } from './nftables.js';
+import { defaultNftOpener, withNetfilter } from '../shared/netfilter.js';
+import type { NftOpener } from '../shared/netfilter.js';
 
 export interface PortmapDeps {
   /** NETLINK_NETFILTER in the host's namespace (nf_tables and conntrack); default: ours. */
@@ -36,8 +36,6 @@ export interface PortmapDeps {
   /** Best-effort steps that failed (stale conntrack cleanup) are reported here; default: stderr. */
   readonly warn?: (message: string) => void;
 }
-
-const defaultNetfilter: NftOpener = () => SocketTransport.open(NETLINK_NETFILTER, null);
 
 type Backend = IptablesBackend | NftablesBackend;
 
@@ -60,7 +58,7 @@ class Portmap {
 
   constructor(deps: PortmapDeps) {
     this.#deps = deps;
-    this.#netfilter = deps.netfilter ?? defaultNetfilter;
+    this.#netfilter = deps.netfilter ?? defaultNftOpener;
     this.#ipt = new IptablesBackend(deps.run);
     this.#nft = new NftablesBackend(this.#netfilter);
   }
@@ -110,12 +108,9 @@ class Portmap {
     }
     if (work.length === 0) return;
     try {
-      const t = this.#netfilter();
-      try {
+      await withNetfilter(this.#netfilter, 'conntrack', async (t) => {
         for (const [v, ports] of work) await deleteUdpConntrack(t, v, ports);
-      } finally {
-        t.close();
-      }
+      });
     } catch (e) {
       (this.#deps.warn ?? ((m: string) => process.stderr.write(`${m}\n`)))(`portmap: could not delete stale UDP conntrack entries: ${e instanceof Error ? e.message : String(e)}`);
     }

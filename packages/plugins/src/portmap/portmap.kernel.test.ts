@@ -11,12 +11,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NETLINK_NETFILTER, RtNetlink, SocketTransport, formatIp } from '@tscni/netlink';
-import { loadNative } from '@tscni/native';
+import { RtNetlink, formatIp } from '@tscni/netlink';
 import { SPEC_VERSIONS } from '@tscni/spec';
 import { pluginMain } from '@tscni/skel';
 import type { PluginFuncs } from '@tscni/skel';
-import { NetnsPool, ip, runId } from '../test-support/kernel.js';
+import { NetnsPool, ip, netfilterIn, runId } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { toolRunner } from '../shared/iptables-restore.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
@@ -54,7 +53,7 @@ function runnerIn(ns: TestNetns): CommandRunner {
 
 function depsFor(host: TestNetns): PortmapDeps {
   return {
-    netfilter: () => SocketTransport.open(NETLINK_NETFILTER, host.path, loadNative()),
+    netfilter: netfilterIn(host),
     rtnl: () => RtNetlink.open(host.path),
     hostNetns: host.path,
     run: runnerIn(host),

@@ -3,17 +3,12 @@
 // re-ADD replacing its own rules, teardown by owner, and GC keeping only valid attachments.
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NETLINK_NETFILTER, SocketTransport } from '@tscni/netlink';
-import { loadNative } from '@tscni/native';
-import { NetnsPool } from '../test-support/kernel.js';
+import { NetnsPool, netfilterIn } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { IPMASQ_CHAIN, IPMASQ_TABLE, commentForInstance, gcIpMasq, hashForInstance, setupIpMasq, teardownIpMasq } from './ipmasq.js';
-import type { NftOpener } from './ipmasq.js';
 
 const pool = new NetnsPool();
 afterEach(() => pool.cleanup());
-
-const opener = (ns: TestNetns): NftOpener => () => SocketTransport.open(NETLINK_NETFILTER, ns.path, loadNative());
 
 interface NftRuleJson {
   chain: string;
@@ -42,7 +37,7 @@ describe('ipMasq over nftables', () => {
 
   it('sets up, replaces, tears down and garbage-collects per attachment', async () => {
     const ns = pool.create();
-    const open = opener(ns);
+    const open = netfilterIn(ns);
     const a = { network: 'n1', ifName: 'eth0', containerId: 'ctr-a' };
     const b = { network: 'n1', ifName: 'eth0', containerId: 'ctr-b' };
     await setupIpMasq(open, ['10.88.0.5/16', 'fd00:88::5/64'], a);
@@ -74,8 +69,8 @@ describe('ipMasq over nftables', () => {
 
   it('teardown and GC are no-ops when the table was never made', async () => {
     const ns = pool.create();
-    await teardownIpMasq(opener(ns), { network: 'n', ifName: 'eth0', containerId: 'c' });
-    await gcIpMasq(opener(ns), 'n', []);
+    await teardownIpMasq(netfilterIn(ns), { network: 'n', ifName: 'eth0', containerId: 'c' });
+    await gcIpMasq(netfilterIn(ns), 'n', []);
     const tables = execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'tables'], { encoding: 'utf8' });
     expect(tables.trim()).toBe('');
   });

@@ -8,26 +8,20 @@
 import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
-import { NETLINK_NETFILTER, NftBatch, SocketTransport, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
-import type { NetlinkTransport } from '@tscni/netlink';
+import { NftBatch, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
 import type { GoObject } from './conf.js';
-import type { CommandRunner } from './iptables-restore.js';
 import { toolRunner } from './iptables-restore.js';
+import type { CommandRunner } from './iptables-restore.js';
 import { resultNet } from './iface.js';
-import { kernelError } from './kernel.js';
+import { defaultNftOpener, withNetfilter } from './netfilter.js';
+import type { NftOpener } from './netfilter.js';
 
 export const IPMASQ_TABLE = 'cni_plugins_masquerade';
 export const IPMASQ_CHAIN = 'masq_checks';
 const POSTROUTING = 'postrouting';
 /** The kernel keeps at most this much of a rule comment (NFT_USERDATA_MAXLEN minus framing). */
 const COMMENT_MAX = 128;
-
-/** Opens a NETLINK_NETFILTER transport in the host namespace. */
-export type NftOpener = () => NetlinkTransport;
-
-/** NETLINK_NETFILTER in this process's namespace: the host's, for a plugin a runtime executes. */
-export const defaultNftOpener: NftOpener = () => SocketTransport.open(NETLINK_NETFILTER);
 
 export type IpMasqBackend = 'nftables' | 'iptables';
 
@@ -86,28 +80,12 @@ export function commentForInstance(o: MasqOwner): string {
 
 const WHERE = { family: 'inet', table: IPMASQ_TABLE, chain: IPMASQ_CHAIN } as const;
 
-async function withTransport<T>(open: NftOpener, what: string, fn: (t: NetlinkTransport) => Promise<T>): Promise<T> {
-  let t: NetlinkTransport;
-  try {
-    t = open();
-  } catch (e) {
-    throw kernelError(`${what}: cannot open nftables`, e);
-  }
-  try {
-    return await fn(t);
-  } catch (e) {
-    throw kernelError(what, e);
-  } finally {
-    t.close();
-  }
-}
-
 /**
  * Masquerades traffic from each address (a result CIDR) to anything outside its subnet. Rules left
  * by an earlier ADD of the same attachment are replaced in the same transaction.
  */
 export async function setupIpMasq(open: NftOpener, addresses: readonly string[], owner: MasqOwner): Promise<void> {
-  await withTransport(open, 'failed to set up ipMasq', async (t) => {
+  await withNetfilter(open, 'failed to set up ipMasq', async (t) => {
     const prefix = hashForInstance(owner);
     const stale = await findNftRulesByComment(t, WHERE, (c) => c.startsWith(prefix));
     const b = new NftBatch({ family: 'inet' })
@@ -138,7 +116,7 @@ export async function setupIpMasq(open: NftOpener, addresses: readonly string[],
 
 /** Removes the attachment's rules (none: nothing to do, also when the table does not exist). */
 export async function teardownIpMasq(open: NftOpener, owner: MasqOwner): Promise<void> {
-  await withTransport(open, 'failed to tear down ipMasq', async (t) => {
+  await withNetfilter(open, 'failed to tear down ipMasq', async (t) => {
     const prefix = hashForInstance(owner);
     const rules = await findNftRulesByComment(t, WHERE, (c) => c.startsWith(prefix));
     if (rules.length === 0) return;
@@ -150,7 +128,7 @@ export async function teardownIpMasq(open: NftOpener, owner: MasqOwner): Promise
 
 /** Removes the network's rules that belong to no valid attachment. */
 export async function gcIpMasq(open: NftOpener, network: string, valid: readonly GCAttachment[]): Promise<void> {
-  await withTransport(open, 'failed to garbage-collect ipMasq', async (t) => {
+  await withNetfilter(open, 'failed to garbage-collect ipMasq', async (t) => {
     const keep = new Set(valid.map((a) => commentForInstance({ network, ifName: a.ifname, containerId: a.containerID })));
     const prefix = hashForNetwork(network);
     const rules = await findNftRulesByComment(t, WHERE, (c) => c.startsWith(prefix) && !keep.has(c));

@@ -2,7 +2,8 @@
 // throw-away namespaces made through @tscni/netlink, and `ip -j` as the independent witness.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createNetns, deleteNetns, netnsPath } from '@tscni/netlink';
+import { NETLINK_NETFILTER, SocketTransport, createNetns, deleteNetns, netnsPath } from '@tscni/netlink';
+import type { NftOpener } from '../shared/netfilter.js';
 
 export const runId = randomBytes(2).toString('hex');
 let counter = 0;
@@ -17,6 +18,11 @@ export function uniq(prefix = 'tp'): string {
 export interface TestNetns {
   readonly name: string;
   readonly path: string;
+}
+
+/** NETLINK_NETFILTER inside a test namespace standing in for the host. */
+export function netfilterIn(ns: TestNetns): NftOpener {
+  return () => SocketTransport.open(NETLINK_NETFILTER, ns.path);
 }
 
 /** Namespaces created for a test; `cleanup()` removes those still present. */
