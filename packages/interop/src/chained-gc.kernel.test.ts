@@ -141,12 +141,12 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
     await rm(cacheFilePath(cacheDir, network, uncached.containerId, IFNAME));
     const staleVeths = stale.map((a) => hostSide(a)[0] ?? '');
     const staleIfbs = stale.map((a) => hostSide(a)[1] ?? '');
-    expect(await eventually(async () => !(await linkNames(host as Netns)).some((l) => staleVeths.slice(1).includes(l)))).toBe(true);
+    expect(await eventually(async () => !(await linkNames(host as Netns)).some((l) => staleVeths.slice(1).includes(l)), 30_000)).toBe(true);
 
     await engine.gcNetworkList(list, { validAttachments: [{ containerID: valid.containerId, ifname: IFNAME }] });
 
     // Links: the two bridges and what the kept attachments made, nothing of the stale ones.
-    expect(await eventually(async () => !(await linkNames(host as Netns)).some((l) => [...staleVeths, ...staleIfbs].includes(l)))).toBe(true);
+    expect(await eventually(async () => !(await linkNames(host as Netns)).some((l) => [...staleVeths, ...staleIfbs].includes(l)), 30_000)).toBe(true);
     expect((await linkNames(host)).sort()).toEqual(['lo', bridge, bystanderBridge, ...kept.flatMap(hostSide)].sort());
     // host-local: only the kept addresses.
     expect(await hostLocalReservations(dataDir, network)).toEqual([firstIp(valid.result as Result)]);
@@ -175,7 +175,7 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
     await engine.delNetworkList(list, rt(valid));
     await engine.delNetworkList(await netConfListFromFile(bystanderList), rt(bystander));
     await otherEngine.delNetworkList(list, rt(otherCache));
-    expect(await eventually(async () => (await linkNames(host as Netns)).length === 3)).toBe(true);
+    expect(await eventually(async () => (await linkNames(host as Netns)).length === 3, 30_000)).toBe(true);
     expect((await linkNames(host)).sort()).toEqual(['lo', bridge, bystanderBridge].sort());
     expect(await hostLocalReservations(dataDir, network)).toEqual([]);
     expect(await hostLocalReservations(dataDir, bystanderNet)).toEqual([]);
@@ -186,5 +186,5 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
     await expect(readFile(cacheFilePath(cacheDir, network, valid.containerId, IFNAME))).rejects.toMatchObject({ code: 'ENOENT' });
     // Nothing ever reached the real host.
     expect(await netfilterMentions(undefined, attachments.map((a) => a.containerId))).toEqual([]);
-  });
+  }, 240_000);
 });

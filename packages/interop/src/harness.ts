@@ -336,7 +336,10 @@ export function firstIp(result: Result): string {
 
 /** The lines that mention `ip` as a whole address (10.240.1.2 must not match 10.240.1.23). */
 export function linesWithIp(lines: readonly string[], ip: string): string[] {
-  const re = new RegExp(`(^|[^0-9.])${ip.replaceAll('.', '\\.')}([^0-9]|$)`);
+  // An IPv4 address may be followed by `:port`; an IPv6 one ends at anything but a hex digit or colon.
+  const re = ip.includes(':')
+    ? new RegExp(`(^|[^0-9a-fA-F:])${ip}([^0-9a-fA-F:]|$)`, 'i')
+    : new RegExp(`(^|[^0-9.])${ip.replaceAll('.', '\\.')}([^0-9]|$)`);
   return lines.filter((l) => re.test(l));
 }
 
@@ -371,10 +374,14 @@ export async function eventually(probe: () => Promise<boolean>, timeoutMs = 10_0
   }
 }
 
-/** A random /24 under 10.240.0.0/16, the range of these suites (the stand-in hosts keep them apart). */
-export function subnet240(): { subnet: string; prefix: string } {
-  const third = 1 + (randomBytes(1)[0] ?? 0) % 254;
-  return { subnet: `10.240.${third}.0/24`, prefix: `10.240.${third}.` };
+/**
+ * A random /24 under 10.240.0.0/16 and a /64 under fd00:240::/48, the ranges of these suites (the
+ * stand-in hosts keep them apart from everything else).
+ */
+export function subnet240(): { subnet: string; prefix: string; subnet6: string; prefix6: string } {
+  const third = 1 + ((randomBytes(1)[0] ?? 0) % 254);
+  const hex = third.toString(16);
+  return { subnet: `10.240.${third}.0/24`, prefix: `10.240.${third}.`, subnet6: `fd00:240:0:${hex}::/64`, prefix6: `fd00:240:0:${hex}:` };
 }
 
 export interface TcpServer {

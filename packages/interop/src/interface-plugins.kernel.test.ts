@@ -92,11 +92,13 @@ interface ChainCase {
   shape: 'bridge' | 'ptp' | 'loopback';
   portmap?: boolean;
   tuning?: boolean;
+  /** host-local hands out an IPv6 address too (fd00:240::/48), and the containers ping over both. */
+  dualStack?: boolean;
 }
 
 const CASES: ChainCase[] = [
-  { title: 'our bridge + host-local', picks: { bridge: 'ours', 'host-local': 'ours' }, shape: 'bridge' },
-  { title: 'our ptp + host-local', picks: { ptp: 'ours', 'host-local': 'ours' }, shape: 'ptp' },
+  { title: 'our bridge + host-local (dual stack)', picks: { bridge: 'ours', 'host-local': 'ours' }, shape: 'bridge', dualStack: true },
+  { title: 'our ptp + host-local (dual stack)', picks: { ptp: 'ours', 'host-local': 'ours' }, shape: 'ptp', dualStack: true },
   { title: 'our loopback', picks: { loopback: 'ours' }, shape: 'loopback' },
   {
     title: 'our bridge + host-local + portmap + tuning',
@@ -106,7 +108,7 @@ const CASES: ChainCase[] = [
     tuning: true,
   },
   { title: 'our bridge + host-local, Go portmap', picks: { bridge: 'ours', 'host-local': 'ours', portmap: 'go' }, shape: 'bridge', portmap: true },
-  { title: 'Go bridge, our host-local', picks: { bridge: 'go', 'host-local': 'ours' }, shape: 'bridge' },
+  { title: 'Go bridge, our host-local (dual stack)', picks: { bridge: 'go', 'host-local': 'ours' }, shape: 'bridge', dualStack: true },
 ];
 
 interface Attachment {
@@ -122,7 +124,12 @@ interface Fixture {
   attachments: Attachment[];
 }
 
-
+/** The result's IPv6 address (dual-stack lists put it second), without its prefix length. */
+function secondIp(result: Result): string {
+  const address = result.ips?.find((x) => x.address.includes(':'))?.address;
+  if (address === undefined) throw new Error(`result has no IPv6 address: ${JSON.stringify(result)}`);
+  return address.split('/')[0] ?? address;
+}
 
 describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.title, v, c] as const)))(
   'Go libcni runs %s at cniVersion %s',
@@ -157,11 +164,12 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
 
       const network = uniqueName('tscifnet-', 18);
       const bridge = uniqueName('tscbr', 12);
-      const { subnet, prefix } = subnet240();
+      const { subnet, prefix, subnet6, prefix6 } = subnet240();
       const dataDir = join(dir.path, 'ipam');
       const tuningDir = join(dir.path, 'tuning');
       const cacheDir = join(dir.path, 'cache');
-      const ipam = { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir };
+      const ranges = c.dualStack === true ? [[{ subnet }], [{ subnet: subnet6 }]] : [[{ subnet }]];
+      const ipam = { type: 'host-local', ranges, routes: [{ dst: '0.0.0.0/0' }], dataDir };
       const plugins: Array<Record<string, unknown>> = [];
       if (c.shape === 'bridge') plugins.push({ type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam });
       if (c.shape === 'ptp') plugins.push({ type: 'ptp', ipMasq: true, ipam });
@@ -200,6 +208,12 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
             expect(await runInOk(host, 'ip', ['-o', 'link', 'show', 'dev', hostEnds[0] ?? ''])).toContain(`master ${bridge}`);
           }
           expect(await hostLocalReservations(dataDir, network)).toContain(ip);
+          if (c.dualStack === true) {
+            const ip6 = secondIp(result);
+            expect(ip6.startsWith(prefix6)).toBe(true);
+            expect(await runInOk(undefined, 'ip', ['-n', a.netns.name, '-6', '-o', 'addr', 'show', 'dev', IFNAME])).toContain(`${ip6}/64`);
+            expect(await hostLocalReservations(dataDir, network)).toContain(ip6);
+          }
         }
         if (c.portmap === true) {
           const hostPort = a.capArgs.portMappings?.[0]?.hostPort ?? 0;
@@ -237,6 +251,10 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
         expect(ipA).not.toBe(ipB);
         expect(await ping(a.netns, ipB)).toBe(true);
         expect(await ping(b.netns, ipA)).toBe(true);
+        if (c.dualStack === true) {
+          expect(await ping(a.netns, secondIp(b.result as Result))).toBe(true);
+          expect(await ping(b.netns, secondIp(a.result as Result))).toBe(true);
+        }
       }
 
       for (const a of [...fx.attachments].reverse()) {
@@ -249,13 +267,21 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
         } else {
           const ip = firstIp(result);
           const hostEnds = (result.interfaces ?? []).filter((i) => i.sandbox === undefined && i.name !== bridge).map((i) => i.name);
-          expect(await eventually(async () => !(await linkNames(host)).some((l) => hostEnds.includes(l)))).toBe(true);
+          expect(await eventually(async () => !(await linkNames(host)).some((l) => hostEnds.includes(l)), 30_000)).toBe(true);
           expect(await runInOk(undefined, 'ip', ['-n', a.netns.name, '-o', 'link', 'show'])).not.toContain(`${IFNAME}@`);
-          const rules = await netfilterMentions(host, [a.containerId, ip]);
+          const ips = c.dualStack === true ? [ip, secondIp(result)] : [ip];
+          const rules = await netfilterMentions(host, [a.containerId, ...ips]);
           expect(rules.filter((l) => l.includes(a.containerId))).toEqual([]);
-          expect(linesWithIp(rules, ip)).toEqual([]);
+          for (const x of ips) expect(linesWithIp(rules, x)).toEqual([]);
         }
         await expect(readFile(cacheFilePath(cacheDir, network, a.containerId, ifName))).rejects.toMatchObject({ code: 'ENOENT' });
+      }
+
+      // DEL again (a runtime retrying, now without a cache entry) succeeds and changes nothing.
+      for (const a of fx.attachments) {
+        const again = await goRuntime('del', conflist, a.netns.path, opts(a));
+        expect(again.stderr).toBe('');
+        expect(again.code).toBe(0);
       }
 
       // Only the bridge stays on the host (as with Go libcni), no reservation, no tuning backup.
@@ -265,6 +291,6 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
       expect(await filesIn(join(cacheDir, 'results'))).toEqual([]);
       // Nothing ever reached the real host.
       expect(await netfilterMentions(undefined, fx.attachments.map((a) => a.containerId))).toEqual([]);
-    });
+    }, 120_000);
   },
 );
