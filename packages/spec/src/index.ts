@@ -22,3 +22,4 @@ export type { IPAMConfig, NetConf, NetConfList } from './conf.js';
 export { parseCniArgs, loadCniArgs, stringifyCniArgs } from './args.js';
 export { validateContainerId, validateInterfaceName, validateNetworkName, validatePluginType } from './validate.js';
 export type { PortMapping, BandwidthEntry, IPRange, CapabilityArgs, GCAttachment } from './capabilities.js';
+export { parseGcAttachments } from './gc.js';
