@@ -87,7 +87,6 @@ export { loadTapConfig, tapPlugin } from './tap/plugin.js';
 export type { TapConfig } from './tap/plugin.js';
 export { findHostDevice, hostDevicePlugin, loadHostDeviceConfig } from './host-device/plugin.js';
 export type { HostDeviceConfig, HostDeviceDeps } from './host-device/plugin.js';
-export { gcValidAttachments } from './shared/attachments.js';
 export { bandwidthPlugin, probeTrafficControl } from './bandwidth/plugin.js';
 export type { BandwidthDeps } from './bandwidth/plugin.js';
 export { isUnshaped, loadBandwidthConfig } from './bandwidth/config.js';

@@ -3,7 +3,7 @@
 // enters that veth's ingress qdisc, where a match-all u32 filter redirects it to an ifb whose root
 // tbf shapes it. Beyond the reference: DEL also removes the qdiscs, GC removes ifbs of attachments
 // that are gone, STATUS probes that the kernel can do all of this.
-import { CURRENT_VERSION, CniError, ErrorCode, parseResult, toCurrentResult } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, parseGcAttachments, parseResult, toCurrentResult } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
 import {
   INGRESS_HANDLE,
@@ -24,7 +24,6 @@ import {
 } from '@tscni/netlink';
 import type { Link, NetlinkTransport, TcFilter } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
-import { gcValidAttachments } from '../shared/attachments.js';
 import { requirePrevResult } from '../shared/conf.js';
 import { defaultOpener, isExists, isMissingLink, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
 import type { RtOpener } from '../shared/kernel.js';
@@ -301,7 +300,7 @@ export function bandwidthPlugin(deps: BandwidthDeps = {}): PluginFuncs {
 
     async gc(a) {
       const network = a.netconf.name;
-      const keep = new Set(gcValidAttachments(a.netconf).map((v) => ifbName(network, v.containerID)));
+      const keep = new Set(parseGcAttachments(a.netconf).map((v) => ifbName(network, v.containerID)));
       await using(open(null), async (host) => {
         try {
           const candidates = (await host.listLinks({ kind: 'ifb' })).filter((l) => IFB_NAME_RE.test(l.name) && !keep.has(l.name));

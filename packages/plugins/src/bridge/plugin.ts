@@ -5,7 +5,7 @@
 // host end goes with it) and releases IPAM even when the namespace is gone. The bridge itself stays:
 // other containers share it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CURRENT_VERSION, CniError, ErrorCode } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, parseGcAttachments } from '@tscni/spec';
 import type { Interface, Result } from '@tscni/spec';
 import { AF_INET, AF_INET6, IFF } from '@tscni/netlink';
 import type { Link, RtNetlink } from '@tscni/netlink';
@@ -17,7 +17,6 @@ import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../shared/ipam.
 import type { IpamContext } from '../shared/ipam.js';
 import { applyIpMasq, collectIpMasq, removeIpMasq } from '../shared/ipmasq.js';
 import { defaultNftOpener } from '../shared/netfilter.js';
-import { gcValidAttachments } from '../shared/attachments.js';
 import type { IpMasqDeps, MasqOwner } from '../shared/ipmasq.js';
 import { defaultOpener, isExists, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
 import type { RtOpener } from '../shared/kernel.js';
@@ -271,7 +270,7 @@ export function bridgePlugin(deps: BridgeDeps = {}): PluginFuncs {
     async gc(a) {
       const c = loadBridgeConfig(a.netconf, a.args);
       if (c.layer3) await ipamGc(a, deps.ipam);
-      if (c.layer3 && c.ipMasq.enabled) await collectIpMasq(c.ipMasq, deps, a.netconf.name, gcValidAttachments(a.netconf));
+      if (c.layer3 && c.ipMasq.enabled) await collectIpMasq(c.ipMasq, deps, a.netconf.name, parseGcAttachments(a.netconf));
     },
     async status(a) {
       const c = loadBridgeConfig(a.netconf, a.args);

@@ -9,12 +9,11 @@
 // iptables. DEL, GC and CHECK without `backend` look in both, so a choice that changed between ADD
 // and DEL still finds the rules.
 import { readFileSync } from 'node:fs';
-import { CniError, ErrorCode, isCniError, versionsFrom } from '@tscni/spec';
+import { CniError, ErrorCode, isCniError, parseGcAttachments, versionsFrom } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import type { NetlinkTransport } from '@tscni/netlink';
 import { requirePrevResult } from '../shared/conf.js';
-import { gcValidAttachments } from '../shared/attachments.js';
 import { defaultNftOpener, withNetfilter } from '../shared/netfilter.js';
 import type { NftOpener } from '../shared/netfilter.js';
 import { kernelError } from '../shared/kernel.js';
@@ -197,7 +196,7 @@ export async function firewallDel(args: CmdArgs, deps: FirewallDeps = {}): Promi
 /** GC: remove the rules of this network whose attachment is not in `cni.dev/valid-attachments`. */
 export async function firewallGc(args: CmdArgs, deps: FirewallDeps = {}): Promise<void> {
   const conf = loadFirewallConfig(args.netconf);
-  const valid = gcValidAttachments(args.netconf);
+  const valid = parseGcAttachments(args.netconf);
   const keep = new Set(valid.map((a) => ownerPrefix({ network: conf.network, containerId: a.containerID, ifName: a.ifname })));
   const net = networkPrefix(conf.network);
   const prefixLength = ownerPrefix({ network: conf.network, containerId: '', ifName: '' }).length;

@@ -8,11 +8,10 @@
 // iptables-save can read the nat table. The reference prefers iptables; tscni prefers nftables
 // because it is written over netlink in one transaction and its cost does not grow with the number
 // of containers. DEL, CHECK and GC use the same choice, so a host keeps to one backend.
-import { CniError, ErrorCode, parseResult, toCurrentResult } from '@tscni/spec';
+import { CniError, ErrorCode, parseGcAttachments, parseResult, toCurrentResult } from '@tscni/spec';
 import type { AnyResult, NetConf, Result } from '@tscni/spec';
 import type { RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
-import { gcValidAttachments } from '../shared/attachments.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
 import { defaultOpener, kernelError } from '../shared/kernel.js';
 import { containerAddrs, mappingsFor, parseConfig } from './config.js';
@@ -132,7 +131,7 @@ class Portmap {
 
   async gc(a: CmdArgs): Promise<void> {
     const conf = parseConfig(a.netconf);
-    const valid = gcValidAttachments(a.netconf);
+    const valid = parseGcAttachments(a.netconf);
     const backend = await this.backend(conf);
     await backend.gc(a.netconf.name, valid);
   }

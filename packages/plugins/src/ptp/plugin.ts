@@ -2,7 +2,7 @@
 // without a bridge: the container keeps its IPAM address but reaches its subnet only through the
 // gateway (a /32 or /128 route to the gateway, the subnet via the gateway); the host end carries the
 // gateway address as a host address and a host route to the container's address; forwarding is on.
-import { CURRENT_VERSION, CniError, ErrorCode } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, parseGcAttachments } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
 import { RT_SCOPE, isNetlinkError } from '@tscni/netlink';
 import type { RtNetlink } from '@tscni/netlink';
@@ -18,7 +18,6 @@ import { enableForwarding } from '../shared/sysctl.js';
 import { checkInterfaceIPs, checkLink, checkRoutes, containerInterface, ipsOfInterface } from '../shared/validate.js';
 import { createVeth, deleteContainerLink } from '../shared/veth.js';
 import { applyIpMasq, collectIpMasq, loadIpMasq, removeIpMasq } from '../shared/ipmasq.js';
-import { gcValidAttachments } from '../shared/attachments.js';
 import type { IpMasqDeps, IpMasqSettings, MasqOwner } from '../shared/ipmasq.js';
 
 export interface PtpConfig {
@@ -187,7 +186,7 @@ export function ptpPlugin(deps: PtpDeps = {}): PluginFuncs {
     async gc(a) {
       const conf = loadPtpConfig(a.netconf);
       if (ipamType(a.netconf) !== '') await ipamGc(a, deps.ipam);
-      if (conf.ipMasq.enabled) await collectIpMasq(conf.ipMasq, deps, a.netconf.name, gcValidAttachments(a.netconf));
+      if (conf.ipMasq.enabled) await collectIpMasq(conf.ipMasq, deps, a.netconf.name, parseGcAttachments(a.netconf));
     },
     async status(a) {
       if (ipamType(a.netconf) !== '') await ipamStatus(a, deps.ipam);

@@ -4,12 +4,11 @@
 // CHECK compares. Beyond the reference: sysctls are restored too, and GC removes backups of
 // attachments that are gone.
 import { join } from 'node:path';
-import { CniError, ErrorCode } from '@tscni/spec';
+import { CniError, ErrorCode, parseGcAttachments } from '@tscni/spec';
 import type { Result } from '@tscni/spec';
 import { IFF, isNetlinkError, readSysctl, writeSysctl } from '@tscni/netlink';
 import type { Link, RtNetlink, SetLinkOptions } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
-import { gcValidAttachments } from '../shared/attachments.js';
 import { requirePrevResult } from '../shared/conf.js';
 import { defaultOpener, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
 import type { RtOpener } from '../shared/kernel.js';
@@ -232,7 +231,7 @@ export function tuningPlugin(deps: TuningDeps = {}): PluginFuncs {
 
     async gc(a) {
       const dataDir = tuningDataDir(a.netconf);
-      const keep = new Set(gcValidAttachments(a.netconf).map((v) => backupName(v.containerID, v.ifname)));
+      const keep = new Set(parseGcAttachments(a.netconf).map((v) => backupName(v.containerID, v.ifname)));
       for (const name of listBackups(dataDir)) {
         if (keep.has(name)) continue;
         const file = join(dataDir, name);
