@@ -91,6 +91,8 @@ interface ChainCase {
   /** `bridge` (two containers on one bridge), `ptp` (two containers routed by the host) or `loopback`. */
   shape: 'bridge' | 'ptp' | 'loopback';
   portmap?: boolean;
+  bandwidth?: boolean;
+  firewall?: boolean;
   tuning?: boolean;
   /** host-local hands out an IPv6 address too (fd00:240::/48), and the containers ping over both. */
   dualStack?: boolean;
@@ -109,6 +111,25 @@ const CASES: ChainCase[] = [
   },
   { title: 'our bridge + host-local, Go portmap', picks: { bridge: 'ours', 'host-local': 'ours', portmap: 'go' }, shape: 'bridge', portmap: true },
   { title: 'Go bridge, our host-local (dual stack)', picks: { bridge: 'go', 'host-local': 'ours' }, shape: 'bridge', dualStack: true },
+  // Our interface plugin's result feeding Go's meta plugins, and the other way round (firewall
+  // needs 0.4.0, so these run from there).
+  {
+    title: 'our bridge + host-local, Go bandwidth + firewall + tuning',
+    picks: { bridge: 'ours', 'host-local': 'ours', bandwidth: 'go', firewall: 'go', tuning: 'go' },
+    shape: 'bridge',
+    bandwidth: true,
+    firewall: true,
+    tuning: true,
+  },
+  {
+    title: 'Go bridge + host-local, our portmap + bandwidth + firewall + tuning',
+    picks: { bridge: 'go', 'host-local': 'go', portmap: 'ours', bandwidth: 'ours', firewall: 'ours', tuning: 'ours' },
+    shape: 'bridge',
+    portmap: true,
+    bandwidth: true,
+    firewall: true,
+    tuning: true,
+  },
 ];
 
 interface Attachment {
@@ -131,7 +152,7 @@ function secondIp(result: Result): string {
   return address.split('/')[0] ?? address;
 }
 
-describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.title, v, c] as const)))(
+describe.each(CASES.flatMap((c) => (c.firewall === true ? ['0.4.0', '1.0.0'] : ['0.3.1', '0.4.0', '1.0.0']).map((v) => [c.title, v, c] as const)))(
   'Go libcni runs %s at cniVersion %s',
   (_title, version, c) => {
     let fx: Fixture | undefined;
@@ -155,7 +176,11 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
         fx.attachments.push({
           netns: await createNetns('tscif'),
           containerId: uniqueName(`ctr${i}-`, 24),
-          capArgs: c.portmap === true ? { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] } : {},
+          capArgs: {
+            ...(c.portmap === true ? { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] } : {}),
+            ...(c.bandwidth === true ? { bandwidth: { ingressRate: 16_000_000, ingressBurst: 160_000, egressRate: 16_000_000, egressBurst: 160_000 } } : {}),
+            ...(c.tuning === true ? { mac: `02:42:0a:f0:00:${(16 + i).toString(16)}` } : {}),
+          },
         });
       }
       const allOurs = Object.values(c.picks).every((p) => p === 'ours');
@@ -175,7 +200,13 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
       if (c.shape === 'ptp') plugins.push({ type: 'ptp', ipMasq: true, ipam });
       if (c.shape === 'loopback') plugins.push({ type: 'loopback' });
       if (c.portmap === true) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
-      if (c.tuning === true) plugins.push({ type: 'tuning', sysctl: { 'net.ipv4.conf.IFNAME.arp_notify': '1' }, dataDir: tuningDir });
+      if (c.bandwidth === true) plugins.push({ type: 'bandwidth', capabilities: { bandwidth: true } });
+      if (c.firewall === true) plugins.push({ type: 'firewall' });
+      if (c.tuning === true) {
+        // Go tuning 1.1.1 substitutes IFNAME on ADD but not on CHECK, so it gets the literal name.
+        const sysctl = { [`net.ipv4.conf.${c.picks['tuning'] === 'go' ? IFNAME : 'IFNAME'}.arp_notify`]: '1' };
+        plugins.push({ type: 'tuning', capabilities: { mac: true }, sysctl, dataDir: tuningDir });
+      }
       const conflist = join(dir.path, `${network}.conflist`);
       await writeFile(conflist, JSON.stringify({ cniVersion: version, name: network, plugins }, null, 2));
       const ifName = c.shape === 'loopback' ? 'lo' : IFNAME;
@@ -189,6 +220,7 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
         expect(json['cniVersion']).toBe(version);
         const result = toCurrentResult(parseResult(json, version) as AnyResult);
         a.result = result;
+        const container = result.interfaces?.find((i) => i.sandbox !== undefined);
 
         if (c.shape === 'loopback') {
           expect(result.interfaces).toEqual([expect.objectContaining({ name: 'lo', sandbox: a.netns.path })]);
@@ -197,10 +229,10 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
           const ip = firstIp(result);
           expect(ip.startsWith(prefix)).toBe(true);
           expect(await runInOk(undefined, 'ip', ['-n', a.netns.name, '-4', '-o', 'addr', 'show', 'dev', IFNAME])).toContain(`${ip}/24`);
-          const container = result.interfaces?.find((i) => i.sandbox !== undefined);
           expect(container).toMatchObject({ name: IFNAME, sandbox: a.netns.path });
           const hostEnds = (result.interfaces ?? []).filter((i) => i.sandbox === undefined && i.name !== bridge).map((i) => i.name);
-          expect(hostEnds).toHaveLength(1);
+          // The veth's host end, and bandwidth's ifb.
+          expect(hostEnds).toEqual(c.bandwidth === true ? [expect.stringMatching(/^veth/), expect.stringMatching(/^bwp/)] : [expect.stringMatching(/^veth/)]);
           const hostLinks = await linkNames(host);
           expect(hostLinks).toEqual(expect.arrayContaining(hostEnds));
           if (c.shape === 'bridge') {
@@ -221,9 +253,22 @@ describe.each(CASES.flatMap((c) => ['0.3.1', '0.4.0', '1.0.0'].map((v) => [c.tit
           const rules = await netfilterMentions(host, [`${firstIp(result)}:80`]);
           expect(rules.some((l) => l.includes(String(hostPort)))).toBe(true);
         }
+        if (c.bandwidth === true) {
+          // The ingress limit: tbf at 2 MB/s on the host veth (root handle 1:).
+          const veth = (result.interfaces ?? []).find((i) => i.sandbox === undefined && i.name.startsWith('veth'))?.name ?? '';
+          const qdiscs = JSON.parse(await runInOk(host, 'tc', ['-j', 'qdisc', 'show', 'dev', veth])) as Array<{ kind: string; root?: boolean; options?: { rate?: number } }>;
+          expect(qdiscs.find((q) => q.root === true)).toMatchObject({ kind: 'tbf', options: { rate: 2_000_000 } });
+        }
+        if (c.firewall === true) {
+          const ip = firstIp(result);
+          const accepts = linesWithIp(await netfilterMentions(host, [ip]), ip).filter((l) => /accept/i.test(l));
+          expect(accepts.length).toBeGreaterThanOrEqual(2); // from the address, and established to it
+        }
         if (c.tuning === true) {
           expect((await runInOk(undefined, 'ip', ['netns', 'exec', a.netns.name, 'sysctl', '-n', `net.ipv4.conf.${IFNAME}.arp_notify`])).trim()).toBe('1');
           expect(await filesIn(tuningDir)).toContain(`${a.containerId}_${IFNAME}.json`);
+          expect(container?.mac).toBe(a.capArgs.mac);
+          expect(await runInOk(undefined, 'ip', ['-n', a.netns.name, '-o', 'link', 'show', 'dev', IFNAME])).toContain(`link/ether ${a.capArgs.mac ?? ''}`);
         }
         await expect(readFile(cacheFilePath(cacheDir, network, a.containerId, ifName), 'utf8')).resolves.toContain(a.containerId);
 
