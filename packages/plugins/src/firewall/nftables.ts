@@ -18,8 +18,10 @@
 // chain it is in; a drop in any base chain is final. So isolation drops are effective whatever else
 // is loaded, while the per-address accepts cannot lift a DROP policy of another table (such as
 // iptables' FORWARD); the plugin's default backend choice accounts for that (plugin.ts).
-import { NftBatch, NftBatchError, accept, drop, getNftGeneration, jump, listNftChains, listNftRules, matchCtState, matchDaddr, matchIifname, matchOifname, matchSaddr, resolveRuleItems } from '@tscni/netlink';
-import type { NetlinkTransport, NftExpr, NftRule, NftRuleItem } from '@tscni/netlink';
+import { NftBatch, NftBatchError, accept, drop, getNftGeneration, jump, listNftChains, listNftRules, matchCtState, matchDaddr, matchIifname, matchOifname, matchSaddr } from '@tscni/netlink';
+import type { NetlinkTransport, NftRule, NftRuleItem } from '@tscni/netlink';
+import { isWantedRule } from '../shared/nft-rules.js';
+import type { WantedRule } from '../shared/nft-rules.js';
 import type { FirewallAddress, IngressPolicy } from './config.js';
 
 export const NFT_TABLE = 'cni_firewall';
@@ -40,10 +42,10 @@ export interface NftPlan {
   isolation?: { bridge: string; policy: IngressPolicy };
 }
 
-interface WantedRule {
-  chain: string;
-  items: NftRuleItem[];
-  comment: string;
+interface ChainRule extends WantedRule {
+  readonly chain: string;
+  readonly exprs: NftRuleItem[];
+  readonly comment: string;
 }
 
 /** The two rules of an address, as the iptables backend's `-d ... RELATED,ESTABLISHED` and `-s`. */
@@ -54,34 +56,25 @@ export function addressRuleItems(a: FirewallAddress): NftRuleItem[][] {
   ];
 }
 
-function bridgeRules(bridge: string, policy: IngressPolicy): WantedRule[] {
-  const out: WantedRule[] = [
-    { chain: NFT_STAGE1, items: [matchIifname(bridge), matchOifname(bridge, 'neq'), jump(NFT_STAGE2)], comment: bridgeComment(bridge, 'cross') },
-    { chain: NFT_STAGE2, items: [matchOifname(bridge), drop()], comment: bridgeComment(bridge, 'cross') },
+function bridgeRules(bridge: string, policy: IngressPolicy): ChainRule[] {
+  const out: ChainRule[] = [
+    { chain: NFT_STAGE1, exprs: [matchIifname(bridge), matchOifname(bridge, 'neq'), jump(NFT_STAGE2)], comment: bridgeComment(bridge, 'cross') },
+    { chain: NFT_STAGE2, exprs: [matchOifname(bridge), drop()], comment: bridgeComment(bridge, 'cross') },
   ];
   if (policy === 'isolated') {
-    out.push({ chain: NFT_STAGE1, items: [matchIifname(bridge), matchOifname(bridge), drop()], comment: bridgeComment(bridge, 'isolated') });
+    out.push({ chain: NFT_STAGE1, exprs: [matchIifname(bridge), matchOifname(bridge), drop()], comment: bridgeComment(bridge, 'isolated') });
   }
   return out;
 }
 
-function plannedRules(plan: NftPlan): WantedRule[] {
-  const out = plan.addresses.flatMap((a) => addressRuleItems(a).map((items) => ({ chain: NFT_FORWARD, items, comment: plan.comment })));
+function plannedRules(plan: NftPlan): ChainRule[] {
+  const out = plan.addresses.flatMap((a) => addressRuleItems(a).map((exprs) => ({ chain: NFT_FORWARD, exprs, comment: plan.comment })));
   if (plan.isolation !== undefined) out.push(...bridgeRules(plan.isolation.bridge, plan.isolation.policy));
   return out;
 }
 
-/** Expressions in a comparable form (byte arrays as hex). */
-function exprKey(exprs: readonly NftExpr[]): string {
-  return JSON.stringify(exprs, (_k, v: unknown) => {
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-    if (typeof v === 'bigint') return v.toString();
-    return v;
-  });
-}
-
-function matches(r: NftRule, want: WantedRule): boolean {
-  return r.chain === want.chain && r.comment === want.comment && exprKey(r.exprs) === exprKey(resolveRuleItems(FAMILY, want.items));
+function matches(r: NftRule, want: ChainRule): boolean {
+  return r.chain === want.chain && isWantedRule(FAMILY, r, want);
 }
 
 const ATTEMPTS = 4;
@@ -131,7 +124,7 @@ export async function nftAdd(t: NetlinkTransport, plan: NftPlan): Promise<void> 
     for (const extra of [...iso.slice(1), ...adm.slice(1)]) {
       if (extra.handle !== undefined) b.deleteRule({ ...head, handle: extra.handle });
     }
-    for (const w of missing) b.addRule({ table: NFT_TABLE, chain: w.chain, exprs: w.items, comment: w.comment });
+    for (const w of missing) b.addRule({ table: NFT_TABLE, chain: w.chain, exprs: w.exprs, comment: w.comment });
     return b;
   });
 }

@@ -51,6 +51,8 @@ import {
 } from '@tscni/netlink';
 import type { NetlinkTransport, NftExpr, NftExprGroup, NftFamily, NftSelector, NftSetElem } from '@tscni/netlink';
 import { withNetfilter } from '../shared/netfilter.js';
+import { chainHolds } from '../shared/nft-rules.js';
+import type { WantedRule } from '../shared/nft-rules.js';
 import type { NftOpener } from '../shared/netfilter.js';
 import { mappingsFor } from './config.js';
 import type { ContainerAddr, ContainerAddrs, IpVersion, Mapping, Owner, PortmapConfig, Protocol } from './config.js';
@@ -264,49 +266,50 @@ function deleteState(b: NftBatch, spec: FamilySpec, owner: Owner, s: FamilyState
 }
 
 /** The base chains and the comments of their rules (how ADD sees that they are in place). */
-const BASE_RULES: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ['prerouting', [`${MAP_HOSTIP} lookup`, `${MAP_PORTS} lookup`]],
-  ['output', [`${MAP_HOSTIP} lookup`, `${MAP_PORTS} lookup`]],
-  ['postrouting', [`${MAP_MASQ} lookup`]],
-];
+type BaseChain = 'prerouting' | 'output' | 'postrouting';
+
+/** The base chains of one family with exactly the rules they hold. */
+function baseChains(spec: FamilySpec): ReadonlyArray<readonly [BaseChain, readonly WantedRule[]]> {
+  const rule = (hook: BaseChain, map: MapName, key: readonly NftSelector[]): WantedRule => ({
+    exprs: [hook === 'postrouting' ? ctStatusDnat() : matchFibDaddrLocal(), vmap(map, key)],
+    comment: `${map} lookup`,
+  });
+  const dnat = (hook: BaseChain): WantedRule[] => [
+    rule(hook, MAP_HOSTIP, [spec.daddr, nftKey.l4proto, nftKey.thDport]),
+    rule(hook, MAP_PORTS, [nftKey.l4proto, nftKey.thDport]),
+  ];
+  return [
+    ['prerouting', dnat('prerouting')],
+    ['output', dnat('output')],
+    ['postrouting', [rule('postrouting', MAP_MASQ, [spec.daddr])]],
+  ];
+}
 
 /**
- * Are the table, maps and base chains in place with exactly their rules? Three dumps filtered by
- * chain in the kernel, so ADD on a host that is set up writes only its own objects: rewriting the
- * base chains every time would delete rules, and a transaction that deletes anything makes the
- * socket's close wait for an RCU grace period (nf_tables flushes its destroy work on
- * NETLINK_URELEASE) — about 10 ms on a busy host.
+ * Are the base chains in place with exactly their rules? Three dumps filtered by chain in the
+ * kernel, so ADD on a host that is set up writes only its own objects (shared/nft-rules.ts says
+ * why rewriting them every time costs).
  */
 async function baseReady(t: NetlinkTransport, spec: FamilySpec): Promise<boolean> {
-  for (const [chain, comments] of BASE_RULES) {
-    const rules = await listNftRules(t, { family: spec.family, table: NFT_TABLE, chain });
-    if (rules.length !== comments.length || rules.some((r, i) => r.comment !== comments[i])) return false;
+  for (const [chain, rules] of baseChains(spec)) {
+    if (!(await chainHolds(t, { family: spec.family, table: NFT_TABLE, chain }, rules))) return false;
   }
   return true;
 }
 
 /** Table, maps and base chains; the base chains are rewritten so they hold exactly their rules. */
 function ensureBase(b: NftBatch, spec: FamilySpec): void {
-  const { family, addrType, daddr } = spec;
+  const { family, addrType } = spec;
   const table = NFT_TABLE;
   b.addTable({ family, name: table, comment: 'tscni portmap: host port forwarding' });
   b.addSet({ family, table, name: MAP_HOSTIP, key: [addrType, 'inet_proto', 'inet_service'], data: 'verdict' });
   b.addSet({ family, table, name: MAP_PORTS, key: ['inet_proto', 'inet_service'], data: 'verdict' });
   b.addSet({ family, table, name: MAP_MASQ, key: [addrType], data: 'verdict' });
-  const lookups: Record<string, NftExprGroup> = {
-    [`${MAP_HOSTIP} lookup`]: vmap(MAP_HOSTIP, [daddr, nftKey.l4proto, nftKey.thDport]),
-    [`${MAP_PORTS} lookup`]: vmap(MAP_PORTS, [nftKey.l4proto, nftKey.thDport]),
-    [`${MAP_MASQ} lookup`]: vmap(MAP_MASQ, [daddr]),
-  };
-  for (const [chain, comments] of BASE_RULES) {
-    const hook = chain as 'prerouting' | 'output' | 'postrouting';
+  for (const [hook, rules] of baseChains(spec)) {
     const priority = hook === 'postrouting' ? 'srcnat' : 'dstnat';
-    b.addChain({ family, table, name: chain, base: { type: 'nat', hook, priority, policy: 'accept' } });
-    b.flushChain({ family, table, name: chain });
-    for (const comment of comments) {
-      const match = hook === 'postrouting' ? ctStatusDnat() : matchFibDaddrLocal();
-      b.addRule({ family, table, chain, exprs: [match, lookups[comment]!], comment });
-    }
+    b.addChain({ family, table, name: hook, base: { type: 'nat', hook, priority, policy: 'accept' } });
+    b.flushChain({ family, table, name: hook });
+    for (const r of rules) b.addRule({ family, table, chain: hook, exprs: [...r.exprs], ...(r.comment === undefined ? {} : { comment: r.comment }) });
   }
 }
 

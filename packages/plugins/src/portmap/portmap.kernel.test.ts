@@ -271,6 +271,16 @@ function nftList(ns: TestNetns, family: 'ip' | 'ip6'): string {
   return r.status === 0 ? r.stdout : '';
 }
 
+/** Handles of the rules in the IPv4 base chains (a rewrite gives new ones). */
+function baseHandles(ns: TestNetns): Record<string, number[]> {
+  const r = spawnSync('ip', ['netns', 'exec', ns.name, 'nft', '-j', 'list', 'table', 'ip', NFT_TABLE], { encoding: 'utf8' });
+  const out: Record<string, number[]> = { prerouting: [], output: [], postrouting: [] };
+  for (const item of (JSON.parse(r.stdout) as { nftables: Array<{ rule?: { chain: string; handle: number } }> }).nftables) {
+    if (item.rule !== undefined && item.rule.chain in out) out[item.rule.chain]!.push(item.rule.handle);
+  }
+  return out;
+}
+
 function iptSave(ns: TestNetns, v: 4 | 6): string {
   return spawnSync('ip', ['netns', 'exec', ns.name, v === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'nat'], { encoding: 'utf8' }).stdout;
 }
@@ -377,6 +387,17 @@ describe.each(BACKENDS)('portmap (%s backend)', (backend) => {
     expect((await invoke(plugin, 'CHECK', conf, env)).code).toBe(1);
     expect((await invoke(plugin, 'ADD', conf, env)).code).toBe(0);
     expect((await invoke(plugin, 'CHECK', conf, env)).code).toBe(0);
+    if (backend === 'nftables') {
+      // A base rule that keeps its comment but not its expressions is noticed and repaired too.
+      const handle = baseHandles(w.host)['postrouting']![0]!;
+      const replace = ['nft', 'replace', 'rule', 'ip', NFT_TABLE, 'postrouting', 'handle', String(handle), 'counter', 'comment', '"masq_targets lookup"'];
+      expect(spawnSync('ip', ['netns', 'exec', w.host.name, ...replace]).status).toBe(0);
+      const changed = await invoke(plugin, 'CHECK', conf, env);
+      expect(changed.code).toBe(1);
+      expect(String(changed.json?.['msg'])).toContain('base chains');
+      expect((await invoke(plugin, 'ADD', conf, env)).code).toBe(0);
+      expect((await invoke(plugin, 'CHECK', conf, env)).code).toBe(0);
+    }
     expect((await invoke(plugin, 'DEL', conf, env)).code).toBe(0);
   });
 
@@ -384,9 +405,15 @@ describe.each(BACKENDS)('portmap (%s backend)', (backend) => {
     const plugin = portmapPlugin(depsFor(w.host));
     const net = `pmgc-${backend}`;
     const ids = [0, 1, 2, 3, 4].map((i) => `gc${i}-${runId}`);
+    let base: Record<string, number[]> | undefined;
     for (const [i, id] of ids.entries()) {
       const conf = config(net, backend, [{ hostPort: 7000 + i, containerPort: 80, protocol: 'tcp' }], prevResult(w, { host: 10 + i }));
       expect((await invoke(plugin, 'ADD', conf, { containerId: id, netns: w.sandbox.path, ifName: 'eth0' })).code).toBe(0);
+      // nftables: the first ADD writes the base chains, the later ones find them in place and leave them.
+      if (backend === 'nftables') {
+        base ??= baseHandles(w.host);
+        expect(baseHandles(w.host)).toEqual(base);
+      }
     }
     // An attachment of another network must survive this network's GC.
     const foreign = config(`${net}-other`, backend, [{ hostPort: 7100, containerPort: 80, protocol: 'tcp' }], prevResult(w, { host: 20 }));

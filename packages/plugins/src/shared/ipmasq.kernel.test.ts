@@ -12,6 +12,7 @@ afterEach(() => pool.cleanup());
 
 interface NftRuleJson {
   chain: string;
+  handle: number;
   comment?: string;
   expr: unknown[];
 }
@@ -41,7 +42,10 @@ describe('ipMasq over nftables', () => {
     const a = { network: 'n1', ifName: 'eth0', containerId: 'ctr-a' };
     const b = { network: 'n1', ifName: 'eth0', containerId: 'ctr-b' };
     await setupIpMasq(open, ['10.88.0.5/16', 'fd00:88::5/64'], a);
+    const base = rules(ns, 'postrouting').map((r) => r.handle);
     await setupIpMasq(open, ['10.88.0.6/16'], b);
+    // The base chain was in place, so the second ADD left it alone (same rule handles).
+    expect(rules(ns, 'postrouting').map((r) => r.handle)).toEqual(base);
 
     const text = listing(ns);
     expect(text).toMatch(/chain postrouting \{\s+type nat hook postrouting priority srcnat; policy accept;\s+ip daddr 224\.0\.0\.0\/4 return\s+ip6 daddr ff00::\/8 return\s+goto masq_checks\s+\}/);
@@ -52,7 +56,13 @@ describe('ipMasq over nftables', () => {
     // A repeated ADD of the same attachment replaces its rules; postrouting keeps exactly three.
     await setupIpMasq(open, ['10.88.0.7/16'], a);
     expect(rules(ns, IPMASQ_CHAIN).map((r) => r.comment)).toEqual([commentForInstance(b), commentForInstance(a)]);
-    expect(rules(ns, 'postrouting')).toHaveLength(3);
+    expect(rules(ns, 'postrouting').map((r) => r.handle)).toEqual(base);
+
+    // A base chain that someone changed is rewritten by the next ADD, to exactly three rules again.
+    execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'delete', 'rule', 'inet', IPMASQ_TABLE, 'postrouting', 'handle', String(base[1])]);
+    execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'add', 'rule', 'inet', IPMASQ_TABLE, 'postrouting', 'ip', 'daddr', '10.0.0.0/8', 'return']);
+    await setupIpMasq(open, ['10.88.0.7/16'], a);
+    expect(listing(ns)).toMatch(/chain postrouting \{\s+type nat hook postrouting priority srcnat; policy accept;\s+ip daddr 224\.0\.0\.0\/4 return\s+ip6 daddr ff00::\/8 return\s+goto masq_checks\s+\}/);
 
     await teardownIpMasq(open, a);
     expect(rules(ns, IPMASQ_CHAIN).map((r) => r.comment)).toEqual([commentForInstance(b)]);

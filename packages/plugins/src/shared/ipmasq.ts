@@ -15,6 +15,8 @@ import { toolRunner } from './iptables-restore.js';
 import type { CommandRunner } from './iptables-restore.js';
 import { resultNet } from './iface.js';
 import { defaultNftOpener, withNetfilter } from './netfilter.js';
+import { chainHolds } from './nft-rules.js';
+import type { WantedRule } from './nft-rules.js';
 import type { NftOpener } from './netfilter.js';
 
 export const IPMASQ_TABLE = 'cni_plugins_masquerade';
@@ -79,6 +81,9 @@ export function commentForInstance(o: MasqOwner): string {
 }
 
 const WHERE = { family: 'inet', table: IPMASQ_TABLE, chain: IPMASQ_CHAIN } as const;
+const BASE_CHAIN = { family: 'inet', table: IPMASQ_TABLE, chain: POSTROUTING } as const;
+/** The reference's base chain: multicast returns, everything else goes to the per-address checks. */
+const BASE_RULES: readonly WantedRule[] = [{ exprs: [matchDaddr('224.0.0.0/4'), ret()] }, { exprs: [matchDaddr('ff00::/8'), ret()] }, { exprs: [goTo(IPMASQ_CHAIN)] }];
 
 /**
  * Masquerades traffic from each address (a result CIDR) to anything outside its subnet. Rules left
@@ -88,15 +93,16 @@ export async function setupIpMasq(open: NftOpener, addresses: readonly string[],
   await withNetfilter(open, 'failed to set up ipMasq', async (t) => {
     const prefix = hashForInstance(owner);
     const stale = await findNftRulesByComment(t, WHERE, (c) => c.startsWith(prefix));
-    const b = new NftBatch({ family: 'inet' })
-      .addTable({ name: IPMASQ_TABLE, comment: 'Masquerading for CNI plugins' })
-      .addChain({ table: IPMASQ_TABLE, name: IPMASQ_CHAIN, comment: 'Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet' })
-      .addChain({ table: IPMASQ_TABLE, name: POSTROUTING, base: { type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' } })
-      // The base chain is rewritten whole, so it holds exactly these three rules however often this runs.
-      .flushChain({ table: IPMASQ_TABLE, name: POSTROUTING })
-      .addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [matchDaddr('224.0.0.0/4'), ret()] })
-      .addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [matchDaddr('ff00::/8'), ret()] })
-      .addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [goTo(IPMASQ_CHAIN)] });
+    const b = new NftBatch({ family: 'inet' });
+    // The base chain is rewritten whole only when it is missing or changed (shared/nft-rules.ts
+    // says why not every time), so it holds exactly these rules however often this runs.
+    if (!(await chainHolds(t, BASE_CHAIN, BASE_RULES))) {
+      b.addTable({ name: IPMASQ_TABLE, comment: 'Masquerading for CNI plugins' })
+        .addChain({ table: IPMASQ_TABLE, name: IPMASQ_CHAIN, comment: 'Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet' })
+        .addChain({ table: IPMASQ_TABLE, name: POSTROUTING, base: { type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' } })
+        .flushChain({ table: IPMASQ_TABLE, name: POSTROUTING });
+      for (const r of BASE_RULES) b.addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [...r.exprs] });
+    }
     for (const r of stale) {
       if (r.handle !== undefined) b.deleteRule({ table: IPMASQ_TABLE, chain: IPMASQ_CHAIN, handle: r.handle });
     }
