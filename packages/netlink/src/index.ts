@@ -228,6 +228,7 @@ export type {
 } from './tc/messages.js';
 export {
   computeTbf,
+  time2tick as tcTime2Tick,
   calcXmittime,
   calcXmitsize,
   calcRateTable,
@@ -236,7 +237,7 @@ export {
   TbfSpecError,
   DEFAULT_TICK_ROUNDING,
 } from './tc/tbf.js';
-export type { TbfSpec, TbfParams, RateSpec as TcRateSpec, TickRounding } from './tc/tbf.js';
+export type { TbfSpec, TbfExplicit, TbfParams, RateSpec as TcRateSpec, TickRounding } from './tc/tbf.js';
 export { TC_H_ROOT, TC_H_INGRESS, TC_H_CLSACT, tcHandle, tcMajor, tcMinor } from './tc/consts.js';
 export type { FilterProtocol as TcFilterProtocol, LinkLayer as TcLinkLayer } from './tc/consts.js';
 export { NftBatch, NftBatchError } from './nft/batch.js';

@@ -230,3 +230,35 @@ describe('tbf arithmetic (tc_core.c / q_tbf.c)', () => {
     expect(err(() => computeTbf({ rate: 1.5, burst: 1, latency: 1 }))).toMatchObject({ field: 'rate' });
   });
 });
+
+describe('explicit tbf (the kernel values, sent as the Go netlink library sends them)', () => {
+  const REPLACE = NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.REPLACE;
+
+  it('sends TCA_TBF_PARMS only (no burst, no rate table) for a 32-bit rate', () => {
+    const bytes = encodeQdisc(RTM.NEWQDISC, REPLACE, { kind: 'tbf', ifindex: 7, handle: tcHandle(1, 0), tbf: { rate: 125000, limit: 13125, buffer: 1250000 } });
+    const [m] = decodeMessages(bytes);
+    expect(m?.header.type).toBe(RTM.NEWQDISC);
+    const q = decodeQdisc(m!);
+    expect(q).toMatchObject({ kind: 'tbf', ifindex: 7, handle: tcHandle(1, 0), parent: TC_H_ROOT });
+    expect(q.tbf).toMatchObject({ rate: 125000, limit: 13125, buffer: 1250000, mtu: 0, peakrate: 0 });
+    expect(q.tbf?.rateSpec).toEqual({ rate: 125000, cellLog: 0, linklayer: 0, overhead: 0, cellAlign: 0, mpu: 0 });
+    // tcmsg (20) + KIND "tbf" (8) + OPTIONS header (4) + PARMS (4 + 36) after the 16-byte nlmsghdr.
+    expect(bytes.length).toBe(16 + 20 + 8 + 4 + 40);
+  });
+
+  it('adds TCA_TBF_RATE64 above 32 bits; the u32 field keeps the low bits', () => {
+    const bytes = encodeQdisc(RTM.NEWQDISC, REPLACE, { kind: 'tbf', ifindex: 3, tbf: { rate: 12_500_000_000, limit: 1312500000, buffer: 1250000 } });
+    const q = decodeQdisc(decodeMessages(bytes)[0]!);
+    expect(q.tbf?.rate).toBe(12_500_000_000);
+    expect(q.tbf?.rateSpec.rate).toBe(12_500_000_000 % 2 ** 32);
+  });
+
+  it('refuses values the kernel cannot hold, naming the field', () => {
+    const enc = (tbf: { rate: number; limit: number; buffer: number }) => () => encodeQdisc(RTM.NEWQDISC, REPLACE, { kind: 'tbf', ifindex: 1, tbf });
+    expect(enc({ rate: 0, limit: 1, buffer: 1 })).toThrow(TbfSpecError);
+    expect(enc({ rate: 0, limit: 1, buffer: 1 })).toThrow(expect.objectContaining({ field: 'rate' }));
+    expect(enc({ rate: 1, limit: 2 ** 32, buffer: 1 })).toThrow(expect.objectContaining({ field: 'limit' }));
+    expect(enc({ rate: 1, limit: 1, buffer: -1 })).toThrow(expect.objectContaining({ field: 'buffer' }));
+    expect(enc({ rate: 1.5, limit: 1, buffer: 1 })).toThrow(expect.objectContaining({ field: 'rate' }));
+  });
+});

@@ -28,7 +28,7 @@ import {
 } from './consts.js';
 import type { FilterProtocol } from './consts.js';
 import { decodeTbfOptions, encodeTbfOptions } from './tbf.js';
-import type { TbfParams, TbfSpec } from './tbf.js';
+import type { TbfExplicit, TbfParams, TbfSpec } from './tbf.js';
 
 /** The fixed header of every tc message. */
 export interface TcMsg {
@@ -62,9 +62,12 @@ function readTcMsg(m: NlMessage): { tcm: TcMsg; attrs: AttrMap } {
 
 // ------------------------------------------------------------------------------------- qdiscs
 
-/** A qdisc to install. Parent defaults to the root (ingress/clsact: their fixed place). */
+/**
+ * A qdisc to install. Parent defaults to the root (ingress/clsact: their fixed place). A tbf is given
+ * as `tc` takes it (TbfSpec: burst, latency or limit) or by the kernel's own values (TbfExplicit).
+ */
 export type QdiscSpec =
-  | { readonly kind: 'tbf'; readonly ifindex: number; readonly parent?: number; readonly handle?: number; readonly tbf: TbfSpec }
+  | { readonly kind: 'tbf'; readonly ifindex: number; readonly parent?: number; readonly handle?: number; readonly tbf: TbfSpec | TbfExplicit }
   | { readonly kind: 'ingress' | 'clsact'; readonly ifindex: number };
 
 /** A qdisc as the kernel reports it. `tbf` is set for tbf qdiscs; other kinds keep raw options. */

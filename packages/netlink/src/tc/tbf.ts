@@ -42,6 +42,20 @@ export interface TbfSpec {
   readonly rounding?: TickRounding;
 }
 
+/**
+ * A tbf given by the values the kernel stores instead of by iproute2's burst and latency: `rate`
+ * in bytes/s, `limit` in bytes, `buffer` in scheduler ticks. Sent the way the Go netlink library
+ * (vishvananda/netlink `Tbf`) sends one: TCA_TBF_PARMS with only the rate of the rate spec set (link
+ * layer unaware, no rate table; above 32 bits the u32 field keeps the low bits and TCA_TBF_RATE64
+ * carries the rate), no TCA_TBF_BURST. The kernel then holds exactly these three values, so a qdisc
+ * made here compares equal to one the reference bandwidth plugin made from the same numbers.
+ */
+export interface TbfExplicit {
+  readonly rate: number;
+  readonly limit: number;
+  readonly buffer: number;
+}
+
 /** struct tc_ratespec. */
 export interface RateSpec {
   readonly cellLog: number;
@@ -156,7 +170,7 @@ export function calcRateTable(
 /** Thrown for a tbf spec iproute2 would refuse; names the parameter. */
 export class TbfSpecError extends RangeError {
   constructor(
-    readonly field: keyof TbfSpec,
+    readonly field: keyof TbfSpec | keyof TbfExplicit,
     message: string,
   ) {
     super(`tbf: ${message}`);
@@ -291,8 +305,33 @@ function u64Bytes(v: number): Uint8Array {
   return out;
 }
 
-/** Write the attributes inside TCA_OPTIONS, in q_tbf.c's order. */
-export function encodeTbfOptions(w: NlWriter, spec: TbfSpec): void {
+/** TCA_TBF_PARMS (+ TCA_TBF_RATE64) of an explicit tbf; see TbfExplicit. */
+function encodeExplicitTbf(w: NlWriter, spec: TbfExplicit): void {
+  for (const f of ['rate', 'limit', 'buffer'] as const) {
+    const v = spec[f];
+    if (!Number.isInteger(v) || v < 0 || (f !== 'rate' && v >= U32_LIMIT)) {
+      throw new TbfSpecError(f, `"${f}" must be an integer from 0 to ${f === 'rate' ? '2^53' : '2^32-1'}, got ${v}`);
+    }
+  }
+  if (spec.rate === 0) throw new TbfSpecError('rate', 'the "rate" parameter is mandatory');
+  const qopt = new Uint8Array(TC_TBF_QOPT_LEN);
+  const dv = new DataView(qopt.buffer);
+  dv.setUint32(8, spec.rate % U32_LIMIT, HOST_LE);
+  dv.setUint32(2 * TC_RATESPEC_LEN, spec.limit, HOST_LE);
+  dv.setUint32(2 * TC_RATESPEC_LEN + 4, spec.buffer, HOST_LE);
+  w.putBytes(TCA_TBF.PARMS, qopt);
+  if (spec.rate >= U32_LIMIT) w.putBytes(TCA_TBF.RATE64, u64Bytes(spec.rate));
+}
+
+/**
+ * Write the attributes inside TCA_OPTIONS: a spec with `burst` as q_tbf.c does (in its order), an
+ * explicit one (with `buffer`) as the Go netlink library does.
+ */
+export function encodeTbfOptions(w: NlWriter, spec: TbfSpec | TbfExplicit): void {
+  if ('buffer' in spec) {
+    encodeExplicitTbf(w, spec);
+    return;
+  }
   const { params, rtab, ptab } = computeTbf(spec);
   const qopt = new Uint8Array(TC_TBF_QOPT_LEN);
   const dv = new DataView(qopt.buffer);

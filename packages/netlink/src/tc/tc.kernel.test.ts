@@ -7,7 +7,7 @@ import { loadNative } from '@tscni/native';
 import { NETLINK_ROUTE } from '../codec/netlink.js';
 import { isNetlinkError } from '../codec/errors.js';
 import { SocketTransport } from '../transport.js';
-import { TC_H_INGRESS, TC_H_ROOT } from './consts.js';
+import { TC_H_INGRESS, TC_H_ROOT, tcHandle } from './consts.js';
 import { computeTbf } from './tbf.js';
 import {
   addFilter,
@@ -148,5 +148,20 @@ describe.skipIf(!isRoot)('tc in a fresh namespace', () => {
     expect(all[0]?.tbf?.rate).toBe(5_000_000_000);
     const j = tcJson(ns, ['qdisc', 'show', 'dev', 'hostveth']).find((q) => q['kind'] === 'tbf');
     expect((j?.['options'] as Record<string, unknown>)['rate']).toBe(5_000_000_000);
+  });
+
+  it('an explicit tbf (rate, limit, buffer as the kernel stores them) reads back unchanged, also above 32 bits', async () => {
+    // The reference bandwidth plugin's bucket for 1 Mbit/s with an 80 kbit burst, and for 100 Gbit/s.
+    for (const want of [
+      { rate: 125_000, limit: 13_125, buffer: 1_250_000 },
+      { rate: 12_500_000_000, limit: 1_312_500_000, buffer: 1_250_000 },
+    ]) {
+      await replaceQdisc(t, { kind: 'tbf', ifindex: veth, handle: tcHandle(1, 0), tbf: want });
+      const q = await findQdisc(t, { ifindex: veth, kind: 'tbf' });
+      expect(q).toMatchObject({ handle: tcHandle(1, 0), parent: TC_H_ROOT });
+      expect(q?.tbf).toMatchObject({ ...want, peakrate: 0, mtu: 0 });
+      const j = tcJson(ns, ['qdisc', 'show', 'dev', 'hostveth']).find((x) => x['kind'] === 'tbf');
+      expect((j?.['options'] as Record<string, unknown>)['rate']).toBe(want.rate);
+    }
   });
 });
