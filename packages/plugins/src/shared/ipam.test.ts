@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CniError, parseNetConf } from '@tscni/spec';
 import type { CmdArgs, DelegateExec, DelegateRequest } from '@tscni/skel';
-import { delegateEnv, inProcessExec, ipamAdd, ipamCheck, ipamDel, ipamGc } from './ipam.js';
+import { delegateEnv, inProcessExec, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from './ipam.js';
 import type { InProcessPlugin } from './ipam.js';
 import type { PluginMarker } from './marker.js';
 
@@ -157,6 +157,20 @@ describe('host-local in-process', () => {
     const gcArgs = cmdArgs(gcConf, { containerId: '', ifName: '', netns: '' });
     await ipamGc(gcArgs, { exec, env: {} });
     expect((await readdir(join(dataDir, 'inproc'))).filter((f) => f.startsWith('10.'))).toEqual([]);
+    expect(spawned).toEqual([]);
+  });
+});
+
+describe('dhcp in-process', () => {
+  it('runs the real dhcp plugin (STATUS without a daemon: code 50, as the executable answers)', async () => {
+    const conf = { cniVersion: '1.1.0', name: 'dh', type: 'macvlan', ipam: { type: 'other-ipam', daemonSocketPath: join(dir, 'no-daemon.sock') } };
+    const spawned: DelegateRequest[] = [];
+    // The file found on CNI_PATH is "other-ipam", but its marker says it implements dhcp.
+    const exec = inProcessExec({ self: () => ours, read: () => ({ ...ours, type: 'dhcp' }), fallback: spawnSpy(spawned) });
+    await expect(ipamStatus(cmdArgs(conf, { containerId: '', ifName: '', netns: '' }), { exec, env: {} })).rejects.toMatchObject({
+      code: 50,
+      msg: expect.stringContaining('DHCP daemon is not available'),
+    });
     expect(spawned).toEqual([]);
   });
 });

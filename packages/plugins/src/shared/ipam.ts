@@ -3,7 +3,6 @@
 // spec says; when the executable found there is one of ours from the same install (see marker.ts),
 // its implementation runs in this process through the same skel entry point with the same env and
 // stdin, so the result is what exec'ing it would give, minus a second Node start.
-import { SPEC_VERSIONS } from '@tscni/spec';
 import type { Result } from '@tscni/spec';
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, pluginMain, spawnExec } from '@tscni/skel';
 import type { CmdArgs, DelegateExec, DelegateOptions, DelegateOutput, DelegateRequest, PluginFuncs, PluginInfo } from '@tscni/skel';
@@ -20,13 +19,21 @@ export interface InProcessPlugin {
 /** Finds the in-process implementation of a plugin type (as named by its marker), if we have one. */
 export type PluginLoader = (type: string) => Promise<InProcessPlugin | undefined>;
 
-/** Our IPAM plugins, loaded only when a delegation actually goes in-process. */
+/**
+ * Our IPAM plugins, with the callbacks and version list their executables hand to pluginMain.
+ * `@tscni/ipam` (and its schema library) loads only when a delegation actually goes in-process.
+ */
 export const ourIpamPlugins: PluginLoader = async (type) => {
-  if (type !== 'host-local' && type !== 'static') return undefined;
+  if (type !== 'host-local' && type !== 'static' && type !== 'dhcp') return undefined;
   const ipam = await import('@tscni/ipam');
-  // The same callbacks and version list as packages/ipam/src/bin/<type>.ts hand to pluginMain.
-  const funcs = type === 'host-local' ? ipam.hostLocalPlugin() : ipam.staticPlugin;
-  return { funcs, info: { supportedVersions: SPEC_VERSIONS } };
+  switch (type) {
+    case 'host-local':
+      return { funcs: ipam.hostLocalPlugin(), info: { supportedVersions: ipam.HOST_LOCAL_VERSIONS } };
+    case 'static':
+      return { funcs: ipam.staticPlugin, info: { supportedVersions: ipam.STATIC_VERSIONS } };
+    case 'dhcp':
+      return { funcs: ipam.dhcpPlugin(), info: { supportedVersions: ipam.DHCP_VERSIONS } };
+  }
 };
 
 export interface InProcessOptions {
