@@ -10,7 +10,6 @@ import { NftBatch, drop, findNftRulesByComment, jump, listNftChains, matchIifnam
 import type { NetlinkTransport, NftExpr } from '@tscni/netlink';
 import { withNetfilter } from '../shared/netfilter.js';
 import type { NftOpener } from '../shared/netfilter.js';
-import { kernelError } from '../shared/kernel.js';
 
 export const SPOOFCHK_TABLE = 'nat';
 export const SPOOFCHK_BASE_CHAIN = 'PREROUTING';
