@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 async function bundledInputs(entry: string): Promise<string[]> {
   const r = await build({
     entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+    // Input paths in the metafile are relative to this: pin it so the test passes from any cwd.
+    absWorkingDir: fileURLToPath(new URL('../../..', import.meta.url)),
     bundle: true,
     write: false,
     platform: 'node',
