@@ -2,6 +2,7 @@
 // Package-boundary lint: enforces the layering in ARCHITECTURE (imports point down or sideways,
 // never up), that workspace imports are declared dependencies, and that no file reaches into
 // another package's internals (relative paths out of the package, or undeclared subpaths).
+// Usage: node tools/lint.mjs [PACKAGE_DIR ...]   (no argument: every package; turbo runs it per package)
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve, relative, dirname } from 'node:path';
 
@@ -46,7 +47,8 @@ const exportsByName = new Map(
   }),
 );
 
-for (const dir of packageDirs()) {
+const only = process.argv.slice(2).map((d) => resolve(d));
+for (const dir of only.length > 0 ? only : packageDirs()) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})]);
   const rules = allowed[pkg.name];
