@@ -65,17 +65,21 @@ export {
   checkIfName,
   checkMismatch,
   checkMtuWithin,
+  configureNewLink,
   containerIface,
+  createOnMaster,
   defaultRouteInterface,
+  delContainerLink,
   deleteIfPresent,
   findMaster,
+  ipamGcStatus,
   l2Result,
   macFromConfig,
   onMasterSide,
   readMaster,
   requireFreeName,
 } from './shared/link-plugin.js';
-export type { AttachOptions, CheckOptions, LinkPluginDeps } from './shared/link-plugin.js';
+export type { AttachOptions, CheckOptions, LinkPluginDeps, MasterPlacement } from './shared/link-plugin.js';
 export { encodeMacvlanCreate, loadMacvlanConfig, macvlanPlugin } from './macvlan/plugin.js';
 export type { MacvlanConfig, MacvlanCreate } from './macvlan/plugin.js';
 export { chainedMaster, ipvlanPlugin, loadIpvlanConfig } from './ipvlan/plugin.js';

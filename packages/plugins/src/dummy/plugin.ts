@@ -5,9 +5,15 @@ import { CniError, ErrorCode } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { ipamType } from '../shared/conf.js';
-import { ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
-import { defaultOpener, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
-import { attachIpam, checkContainerLink, containerIface, deleteIfPresent, requireFreeName } from '../shared/link-plugin.js';
+import { defaultOpener, kernelError, openContainerNetns, using } from '../shared/kernel.js';
+import {
+  attachIpam,
+  checkContainerLink,
+  configureNewLink,
+  delContainerLink,
+  ipamGcStatus,
+  requireFreeName,
+} from '../shared/link-plugin.js';
 import type { LinkPluginDeps } from '../shared/link-plugin.js';
 
 export function loadDummyConfig(netconf: NetConf): void {
@@ -23,22 +29,13 @@ async function add(a: CmdArgs, deps: LinkPluginDeps): Promise<Result> {
     } catch (e) {
       throw kernelError('failed to create dummy', e);
     }
-    try {
-      const intf = containerIface(await cont.getLink(a.ifName), a.netns);
-      return await attachIpam(a, deps.ipam, cont, intf);
-    } catch (e) {
-      await deleteIfPresent(cont, a.ifName).catch(() => undefined);
-      throw e;
-    }
+    return configureNewLink(a, cont, (intf) => attachIpam(a, deps.ipam, cont, intf));
   });
 }
 
 async function del(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
   loadDummyConfig(a.netconf);
-  await ipamDel(a, deps.ipam);
-  if (a.netns === '') return;
-  const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
-  if (cont !== undefined) await using(cont, (rt) => deleteIfPresent(rt, a.ifName));
+  await delContainerLink(a, deps, true);
 }
 
 async function check(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
@@ -53,11 +50,6 @@ export function dummyPlugin(deps: LinkPluginDeps = {}): PluginFuncs {
     add: (a) => add(a, deps),
     del: (a) => del(a, deps),
     check: (a) => check(a, deps),
-    async gc(a) {
-      await ipamGc(a, deps.ipam);
-    },
-    async status(a) {
-      await ipamStatus(a, deps.ipam);
-    },
+    ...ipamGcStatus(deps.ipam),
   };
 }

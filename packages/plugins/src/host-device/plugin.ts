@@ -13,9 +13,17 @@ import type { NetConf, Result } from '@tscni/spec';
 import type { Link, RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { GoObject, checkMac, ipamType, requirePrevResult } from '../shared/conf.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
-import { defaultOpener, isMissingLink, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
-import { attachIpam, checkContainerLink, containerIface, l2Result, requireFreeName } from '../shared/link-plugin.js';
+import { ipamAdd, ipamCheck } from '../shared/ipam.js';
+import { defaultOpener, isMissingLink, kernelError, openContainerNetns, using } from '../shared/kernel.js';
+import {
+  attachIpam,
+  checkContainerLink,
+  containerIface,
+  delContainerLink,
+  ipamGcStatus,
+  l2Result,
+  requireFreeName,
+} from '../shared/link-plugin.js';
 import type { LinkPluginDeps } from '../shared/link-plugin.js';
 
 /** Drivers that take a PCI network device away from the kernel's network stack (DPDK). */
@@ -206,11 +214,8 @@ async function add(a: CmdArgs, deps: HostDeviceDeps): Promise<Result> {
 
 async function del(a: CmdArgs, deps: HostDeviceDeps): Promise<void> {
   const c = loadHostDeviceConfig(a.netconf, deps.sysfs ?? '/sys');
-  // First, and whether or not the namespace is still there: the address is ours to release.
-  if (c.layer3) await ipamDel(a, deps.ipam);
-  if (c.dpdk || a.netns === '') return;
-  const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
-  if (cont !== undefined) await using(cont, (rt) => moveOut(rt, a.ifName));
+  // A DPDK device was never moved in; only its address is ours to release.
+  await delContainerLink(a, deps, c.layer3, c.dpdk ? null : (rt) => moveOut(rt, a.ifName));
 }
 
 async function check(a: CmdArgs, deps: HostDeviceDeps): Promise<void> {
@@ -230,11 +235,6 @@ export function hostDevicePlugin(deps: HostDeviceDeps = {}): PluginFuncs {
     add: (a) => add(a, deps),
     del: (a) => del(a, deps),
     check: (a) => check(a, deps),
-    async gc(a) {
-      if (ipamType(a.netconf) !== '') await ipamGc(a, deps.ipam);
-    },
-    async status(a) {
-      if (ipamType(a.netconf) !== '') await ipamStatus(a, deps.ipam);
-    },
+    ...ipamGcStatus(deps.ipam),
   };
 }

@@ -8,20 +8,19 @@ import type { NetConf, Result } from '@tscni/spec';
 import type { IpvlanMode } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { GoObject, ipamType, readMtu } from '../shared/conf.js';
-import { ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
-import { defaultOpener, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
+import { defaultOpener, kernelError, openContainerNetns, using } from '../shared/kernel.js';
 import {
   attachIpam,
   checkContainerLink,
   checkIfName,
   checkMismatch,
-  checkMtuWithin,
-  containerIface,
-  deleteIfPresent,
+  configureNewLink,
+  createOnMaster,
+  delContainerLink,
   findMaster,
+  ipamGcStatus,
   onMasterSide,
   readMaster,
-  requireFreeName,
 } from '../shared/link-plugin.js';
 import type { LinkPluginDeps } from '../shared/link-plugin.js';
 
@@ -68,13 +67,9 @@ async function add(a: CmdArgs, deps: LinkPluginDeps): Promise<Result> {
   if (!c.layer3 && given === undefined) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'ipam.type: ipvlan needs an IPAM plugin (or a prevResult with IPs)');
   }
-  const masterName = chainedMaster(c);
   const open = deps.open ?? defaultOpener;
   return using(openContainerNetns(a.netns, open), async (cont) => {
-    await onMasterSide(open, cont, c.linkInContainer, async (side) => {
-      const master = await findMaster(side, masterName);
-      checkMtuWithin(c.mtu, master);
-      await requireFreeName(cont, a.ifName);
+    await createOnMaster(open, cont, a.ifName, { ...c, master: chainedMaster(c) }, async (side, master) => {
       try {
         await side.createLink({
           name: a.ifName,
@@ -88,22 +83,15 @@ async function add(a: CmdArgs, deps: LinkPluginDeps): Promise<Result> {
         throw kernelError('failed to create ipvlan', e);
       }
     });
-    try {
-      const intf = containerIface(await cont.getLink(a.ifName), a.netns);
-      return await attachIpam(a, deps.ipam, cont, intf, { notify: { arp: true, ndisc: true }, ...(given === undefined ? {} : { given }) });
-    } catch (e) {
-      await deleteIfPresent(cont, a.ifName).catch(() => undefined);
-      throw e;
-    }
+    return configureNewLink(a, cont, (intf) =>
+      attachIpam(a, deps.ipam, cont, intf, { notify: { arp: true, ndisc: true }, ...(given === undefined ? {} : { given }) }),
+    );
   });
 }
 
 async function del(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
-  loadIpvlanConfig(a.netconf);
-  if (ipamType(a.netconf) !== '') await ipamDel(a, deps.ipam);
-  if (a.netns === '') return;
-  const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
-  if (cont !== undefined) await using(cont, (rt) => deleteIfPresent(rt, a.ifName));
+  const c = loadIpvlanConfig(a.netconf);
+  await delContainerLink(a, deps, c.layer3);
 }
 
 async function check(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
@@ -129,11 +117,6 @@ export function ipvlanPlugin(deps: LinkPluginDeps = {}): PluginFuncs {
     add: (a) => add(a, deps),
     del: (a) => del(a, deps),
     check: (a) => check(a, deps),
-    async gc(a) {
-      if (ipamType(a.netconf) !== '') await ipamGc(a, deps.ipam);
-    },
-    async status(a) {
-      if (ipamType(a.netconf) !== '') await ipamStatus(a, deps.ipam);
-    },
+    ...ipamGcStatus(deps.ipam),
   };
 }

@@ -10,23 +10,22 @@ import { IFLA, IFLA_INFO, IFLA_MACVLAN, MACVLAN_MODE, NLM_F, NlWriter, RTM, enco
 import type { Link, LinkMessage, MacvlanMode, RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { GoObject, ipamType, readMtu } from '../shared/conf.js';
-import { ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
-import { defaultOpener, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
+import { defaultOpener, kernelError, openContainerNetns, using } from '../shared/kernel.js';
 import {
   attachIpam,
   bringUp,
   checkContainerLink,
   checkIfName,
   checkMismatch,
-  checkMtuWithin,
-  containerIface,
-  deleteIfPresent,
+  configureNewLink,
+  createOnMaster,
+  delContainerLink,
   findMaster,
-  onMasterSide,
+  ipamGcStatus,
   l2Result,
   macFromConfig,
+  onMasterSide,
   readMaster,
-  requireFreeName,
 } from '../shared/link-plugin.js';
 import type { LinkPluginDeps } from '../shared/link-plugin.js';
 
@@ -131,32 +130,20 @@ async function add(a: CmdArgs, deps: LinkPluginDeps): Promise<Result> {
   const c = loadMacvlanConfig(a.netconf, a.args);
   const open = deps.open ?? defaultOpener;
   return using(openContainerNetns(a.netns, open), async (cont) => {
-    await onMasterSide(open, cont, c.linkInContainer, async (side) => {
-      const master = await findMaster(side, c.master);
-      checkMtuWithin(c.mtu, master);
-      await requireFreeName(cont, a.ifName);
-      await createMacvlan(a, c, side, master);
-    });
-    try {
-      const intf = containerIface(await cont.getLink(a.ifName), a.netns);
+    await createOnMaster(open, cont, a.ifName, c, (side, master) => createMacvlan(a, c, side, master));
+    return configureNewLink(a, cont, async (intf) => {
       if (!c.layer3) {
         await bringUp(cont, a.ifName);
         return l2Result(intf, a.netconf);
       }
-      return await attachIpam(a, deps.ipam, cont, intf, { notify: { arp: true, ndisc: true } });
-    } catch (e) {
-      await deleteIfPresent(cont, a.ifName).catch(() => undefined);
-      throw e;
-    }
+      return attachIpam(a, deps.ipam, cont, intf, { notify: { arp: true, ndisc: true } });
+    });
   });
 }
 
 async function del(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
   const c = loadMacvlanConfig(a.netconf, a.args);
-  if (c.layer3) await ipamDel(a, deps.ipam);
-  if (a.netns === '') return;
-  const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
-  if (cont !== undefined) await using(cont, (rt) => deleteIfPresent(rt, a.ifName));
+  await delContainerLink(a, deps, c.layer3);
 }
 
 async function check(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
@@ -181,11 +168,6 @@ export function macvlanPlugin(deps: LinkPluginDeps = {}): PluginFuncs {
     add: (a) => add(a, deps),
     del: (a) => del(a, deps),
     check: (a) => check(a, deps),
-    async gc(a) {
-      if (ipamType(a.netconf) !== '') await ipamGc(a, deps.ipam);
-    },
-    async status(a) {
-      if (ipamType(a.netconf) !== '') await ipamStatus(a, deps.ipam);
-    },
+    ...ipamGcStatus(deps.ipam),
   };
 }

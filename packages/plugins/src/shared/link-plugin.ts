@@ -6,12 +6,12 @@ import { CURRENT_VERSION, CniError, ErrorCode, loadCniArgs } from '@tscni/spec';
 import type { Interface, NetConf, Result } from '@tscni/spec';
 import { AF_INET, AF_INET6, RT_TABLE } from '@tscni/netlink';
 import type { Link, RtNetlink } from '@tscni/netlink';
-import type { CmdArgs } from '@tscni/skel';
+import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { GoObject, checkMac, dnsOverride, ipamType, requirePrevResult } from './conf.js';
 import { configureIface } from './iface.js';
-import { ipamAdd, ipamCheck, ipamDel } from './ipam.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from './ipam.js';
 import type { IpamContext } from './ipam.js';
-import { isMissingLink, kernelError } from './kernel.js';
+import { defaultOpener, isMissingLink, kernelError, openNetnsIfPresent, using } from './kernel.js';
 import type { RtOpener } from './kernel.js';
 import { ifaceSysctl, trySetSysctl } from './sysctl.js';
 import { checkInterfaceIPs, checkLink, checkRoutes, containerInterface, ipsOfInterface } from './validate.js';
@@ -67,6 +67,33 @@ export async function onMasterSide<T>(open: RtOpener, cont: RtNetlink, inContain
   }
 }
 
+/** Where a link on a master goes: the master's name (undefined: the default-route interface), its side, the MTU asked for. */
+export interface MasterPlacement {
+  master: string | undefined;
+  linkInContainer: boolean;
+  mtu: number | undefined;
+}
+
+/**
+ * The ADD steps macvlan, ipvlan and vlan share before their link exists: the master looked up where
+ * it lives (the host, or the container with `linkInContainer`), the MTU bounded by the master's,
+ * CNI_IFNAME still free in the container; then `create` makes the link from the master's side.
+ */
+export async function createOnMaster(
+  open: RtOpener,
+  cont: RtNetlink,
+  ifName: string,
+  p: MasterPlacement,
+  create: (side: RtNetlink, master: Link) => Promise<void>,
+): Promise<void> {
+  await onMasterSide(open, cont, p.linkInContainer, async (side) => {
+    const master = await findMaster(side, p.master);
+    checkMtuWithin(p.mtu, master);
+    await requireFreeName(cont, ifName);
+    await create(side, master);
+  });
+}
+
 /** `mtu` must lie in [0, master MTU] (the reference's check); 0 or absent means the kernel's choice. */
 export function checkMtuWithin(mtu: number | undefined, master: Link): void {
   if (mtu === undefined) return;
@@ -118,6 +145,20 @@ export function l2Result(intf: Interface, netconf: NetConf): Result {
   return r;
 }
 
+/**
+ * The ADD steps after a plugin made CNI_IFNAME in the container: the link read back as the result's
+ * interface, then `configure` (IPAM, or L2 only); when that fails the link is deleted again, so a
+ * failed ADD leaves nothing behind.
+ */
+export async function configureNewLink(a: CmdArgs, cont: RtNetlink, configure: (intf: Interface) => Promise<Result>): Promise<Result> {
+  try {
+    return await configure(containerIface(await cont.getLink(a.ifName), a.netns));
+  } catch (e) {
+    await deleteIfPresent(cont, a.ifName).catch(() => undefined);
+    throw e;
+  }
+}
+
 export interface AttachOptions {
   /** Per-interface sysctls the reference sets (ignoring failures) before addressing, e.g. arp_notify. */
   notify?: { arp?: boolean; ndisc?: boolean };
@@ -167,6 +208,35 @@ export async function deleteIfPresent(cont: RtNetlink, ifName: string): Promise<
   } catch (e) {
     if (!isMissingLink(e)) throw kernelError(`failed to delete "${ifName}"`, e);
   }
+}
+
+/**
+ * DEL of a single-interface plugin: IPAM released first (when `releaseIpam`), also when the
+ * namespace is gone; then, if the namespace still exists, `remove` (default: delete CNI_IFNAME; null:
+ * nothing in the container is ours to remove).
+ */
+export async function delContainerLink(
+  a: CmdArgs,
+  deps: LinkPluginDeps,
+  releaseIpam: boolean,
+  remove: ((cont: RtNetlink) => Promise<void>) | null = (cont) => deleteIfPresent(cont, a.ifName),
+): Promise<void> {
+  if (releaseIpam) await ipamDel(a, deps.ipam);
+  if (remove === null || a.netns === '') return;
+  const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
+  if (cont !== undefined) await using(cont, remove);
+}
+
+/** GC and STATUS of a plugin whose only state outside the container is IPAM's: IPAM's, when one is configured. */
+export function ipamGcStatus(ipam: IpamContext | undefined): Required<Pick<PluginFuncs, 'gc' | 'status'>> {
+  return {
+    async gc(a) {
+      if (ipamType(a.netconf) !== '') await ipamGc(a, ipam);
+    },
+    async status(a) {
+      if (ipamType(a.netconf) !== '') await ipamStatus(a, ipam);
+    },
+  };
 }
 
 export interface CheckOptions extends LinkExpectations {

@@ -9,16 +9,17 @@ import type { NetConf, Result } from '@tscni/spec';
 import type { RtNetlink } from '@tscni/netlink';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { GoObject, ipamType, readMtu } from '../shared/conf.js';
-import { ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
-import { defaultOpener, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
+import { defaultOpener, kernelError, openContainerNetns, using } from '../shared/kernel.js';
 import {
   attachIpam,
   bringUp,
   checkContainerLink,
   checkIfName,
   checkMismatch,
-  containerIface,
+  configureNewLink,
+  delContainerLink,
   deleteIfPresent,
+  ipamGcStatus,
   l2Result,
   macFromConfig,
   requireFreeName,
@@ -91,25 +92,18 @@ async function add(a: CmdArgs, deps: LinkPluginDeps): Promise<Result> {
       await deleteIfPresent(cont, a.ifName).catch(() => undefined);
       throw kernelError('failed to create tap', e);
     }
-    try {
+    return configureNewLink(a, cont, async (intf) => {
       if (c.bridge !== undefined) await enslave(cont, a.ifName, c.bridge);
       await bringUp(cont, a.ifName);
-      const intf = containerIface(await cont.getLink(a.ifName), a.netns);
       if (!c.layer3) return l2Result(intf, a.netconf);
-      return await attachIpam(a, deps.ipam, cont, intf, { notify: { arp: true } });
-    } catch (e) {
-      await deleteIfPresent(cont, a.ifName).catch(() => undefined);
-      throw e;
-    }
+      return attachIpam(a, deps.ipam, cont, intf, { notify: { arp: true } });
+    });
   });
 }
 
 async function del(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
   const c = loadTapConfig(a.netconf, a.args);
-  if (c.layer3) await ipamDel(a, deps.ipam);
-  if (a.netns === '') return;
-  const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
-  if (cont !== undefined) await using(cont, (rt) => deleteIfPresent(rt, a.ifName));
+  await delContainerLink(a, deps, c.layer3);
 }
 
 async function check(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
@@ -137,11 +131,6 @@ export function tapPlugin(deps: LinkPluginDeps = {}): PluginFuncs {
     add: (a) => add(a, deps),
     del: (a) => del(a, deps),
     check: (a) => check(a, deps),
-    async gc(a) {
-      if (ipamType(a.netconf) !== '') await ipamGc(a, deps.ipam);
-    },
-    async status(a) {
-      if (ipamType(a.netconf) !== '') await ipamStatus(a, deps.ipam);
-    },
+    ...ipamGcStatus(deps.ipam),
   };
 }

@@ -6,20 +6,19 @@ import { CniError, ErrorCode } from '@tscni/spec';
 import type { NetConf, Result } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { GoObject, ipamType, readMtu } from '../shared/conf.js';
-import { ipamDel, ipamGc, ipamStatus } from '../shared/ipam.js';
-import { defaultOpener, kernelError, openContainerNetns, openNetnsIfPresent, using } from '../shared/kernel.js';
+import { defaultOpener, kernelError, openContainerNetns, using } from '../shared/kernel.js';
 import {
   attachIpam,
   checkContainerLink,
   checkIfName,
   checkMismatch,
-  checkMtuWithin,
-  containerIface,
-  deleteIfPresent,
+  configureNewLink,
+  createOnMaster,
+  delContainerLink,
   findMaster,
+  ipamGcStatus,
   onMasterSide,
   readMaster,
-  requireFreeName,
 } from '../shared/link-plugin.js';
 import type { LinkPluginDeps } from '../shared/link-plugin.js';
 
@@ -50,10 +49,7 @@ async function add(a: CmdArgs, deps: LinkPluginDeps): Promise<Result> {
   const c = loadVlanConfig(a.netconf);
   const open = deps.open ?? defaultOpener;
   return using(openContainerNetns(a.netns, open), async (cont) => {
-    await onMasterSide(open, cont, c.linkInContainer, async (side) => {
-      const master = await findMaster(side, c.master);
-      checkMtuWithin(c.mtu, master);
-      await requireFreeName(cont, a.ifName);
+    await createOnMaster(open, cont, a.ifName, c, async (side, master) => {
       try {
         await side.createLink({
           name: a.ifName,
@@ -67,22 +63,13 @@ async function add(a: CmdArgs, deps: LinkPluginDeps): Promise<Result> {
         throw kernelError('failed to create vlan', e);
       }
     });
-    try {
-      const intf = containerIface(await cont.getLink(a.ifName), a.netns);
-      return await attachIpam(a, deps.ipam, cont, intf);
-    } catch (e) {
-      await deleteIfPresent(cont, a.ifName).catch(() => undefined);
-      throw e;
-    }
+    return configureNewLink(a, cont, (intf) => attachIpam(a, deps.ipam, cont, intf));
   });
 }
 
 async function del(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
   loadVlanConfig(a.netconf);
-  await ipamDel(a, deps.ipam);
-  if (a.netns === '') return;
-  const cont = openNetnsIfPresent(a.netns, deps.open ?? defaultOpener);
-  if (cont !== undefined) await using(cont, (rt) => deleteIfPresent(rt, a.ifName));
+  await delContainerLink(a, deps, true);
 }
 
 async function check(a: CmdArgs, deps: LinkPluginDeps): Promise<void> {
@@ -108,11 +95,6 @@ export function vlanPlugin(deps: LinkPluginDeps = {}): PluginFuncs {
     add: (a) => add(a, deps),
     del: (a) => del(a, deps),
     check: (a) => check(a, deps),
-    async gc(a) {
-      await ipamGc(a, deps.ipam);
-    },
-    async status(a) {
-      await ipamStatus(a, deps.ipam);
-    },
+    ...ipamGcStatus(deps.ipam),
   };
 }
