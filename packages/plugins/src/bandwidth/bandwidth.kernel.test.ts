@@ -2,37 +2,21 @@
 // shaping measured with iperf3 in both directions, the tc state read with `tc -j`, CHECK and DEL in
 // both directions against the reference bandwidth plugin, GC and STATUS.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsPool, ip, ipQuiet, runId, uniq } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
+import { REFERENCE_DIR, chainBin, referenceSkipReason, runExecutable, succeeded } from '../test-support/cni.js';
+import type { CniEnv, PluginRun } from '../test-support/cni.js';
 import { ifbName } from './ifb.js';
 
-const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const repo = resolve(pkgDir, '..', '..');
-const addon = join(repo, 'native', 'build', 'Release', 'tscni_native.node');
-const GO = '/usr/lib/cni';
-
-const skipReason =
-  process.getuid?.() !== 0
-    ? 'needs root'
-    : !existsSync(addon)
-      ? 'native addon not built (pnpm --filter @tscni/native build)'
-      : !existsSync(join(GO, 'bridge')) || !existsSync(join(GO, 'bandwidth'))
-        ? 'reference plugins missing in /usr/lib/cni (containernetworking-plugins)'
-        : undefined;
+const skipReason = referenceSkipReason(['bridge', 'host-local', 'bandwidth']);
 
 let work = '';
 let bin = '';
 let kernelReason: string | undefined;
-
-interface Run {
-  code: number;
-  out: Record<string, unknown>;
-}
 
 interface Attachment {
   net: string;
@@ -46,31 +30,13 @@ interface Attachment {
   containerIp: string;
 }
 
-/** One plugin invocation the way a runtime does it: config on stdin, CNI_* in the environment. */
-function run(exe: string, verb: string, conf: Record<string, unknown>, env: { netns?: string; containerId?: string; ifName?: string } = {}): Run {
-  const r = spawnSync(exe, [], {
-    input: JSON.stringify(conf),
-    encoding: 'utf8',
-    env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      CNI_COMMAND: verb,
-      CNI_PATH: bin,
-      ...(env.containerId === undefined ? {} : { CNI_CONTAINERID: env.containerId }),
-      ...(env.netns === undefined ? {} : { CNI_NETNS: env.netns }),
-      ...(env.ifName === undefined ? {} : { CNI_IFNAME: env.ifName }),
-    },
-  });
-  const text = r.stdout.trim();
-  return { code: r.status ?? -1, out: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-}
-
-function ok(r: Run, what: string): Record<string, unknown> {
-  if (r.code !== 0) throw new Error(`${what} failed: ${JSON.stringify(r.out)}`);
-  return r.out;
+/** One plugin invocation the way a runtime does it (PATH kept: the Go plugins exec iptables). */
+function run(exe: string, verb: CniEnv['command'], conf: Record<string, unknown>, env: Omit<CniEnv, 'command' | 'path'> = {}): PluginRun {
+  return runExecutable(exe, { command: verb, path: bin, ...env }, conf, { PATH: process.env['PATH'] ?? '/usr/bin:/bin' });
 }
 
 const ours = (): string => join(bin, 'bandwidth');
-const theirs = join(GO, 'bandwidth');
+const theirs = join(REFERENCE_DIR, 'bandwidth');
 
 const pool = new NetnsPool();
 const bridges: string[] = [];
@@ -96,7 +62,7 @@ function bwConf(net: string, limits: Record<string, unknown>, prevResult?: Recor
 function attach(net: string, br: string, subnet: string): Attachment {
   const ns = pool.create('tscbw');
   const containerId = `ctr${runId}${ns.name}`;
-  const bridgeResult = ok(run(join(bin, 'bridge'), 'ADD', bridgeConf(net, br, subnet), { netns: ns.path, containerId, ifName: 'eth0' }), 'bridge ADD');
+  const bridgeResult = succeeded(run(join(bin, 'bridge'), 'ADD', bridgeConf(net, br, subnet), { netns: ns.path, containerId, ifName: 'eth0' }), 'bridge ADD');
   const ifaces = bridgeResult['interfaces'] as Array<{ name: string; sandbox?: string }>;
   const hostVeth = ifaces.find((i) => i.sandbox === undefined && i.name !== br)?.name ?? '';
   const ips = bridgeResult['ips'] as Array<{ address: string }>;
@@ -170,14 +136,10 @@ async function expectShaped(a: Attachment, reverse: boolean, limitBits: number):
 beforeAll(() => {
   if (skipReason !== undefined) return;
   work = mkdtempSync(join(tmpdir(), 'tscni-bandwidth-'));
-  bin = join(work, 'bin');
-  const r = spawnSync(process.execPath, [join(repo, 'tools', 'build-bin.mjs'), pkgDir, '--outdir', bin, 'src/bin/bandwidth.ts:bandwidth'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
-  copyFileSync(addon, join(bin, 'tscni_native.node'));
-  for (const p of ['bridge', 'host-local']) symlinkSync(join(GO, p), join(bin, p));
+  bin = chainBin(['bandwidth'], ['bridge', 'host-local']);
   // STATUS probes every kernel piece the plugin needs (tbf, ingress, u32, mirred, ifb).
   const status = run(ours(), 'STATUS', { cniVersion: '1.1.0', name: 'probe', type: 'bandwidth' });
-  if (status.code !== 0) kernelReason = `traffic control unavailable: ${JSON.stringify(status.out)}`;
+  if (status.code !== 0) kernelReason = `traffic control unavailable: ${status.stdout}`;
 });
 
 afterEach(() => {
@@ -192,6 +154,7 @@ afterEach(() => {
 
 afterAll(() => {
   if (work !== '') rmSync(work, { recursive: true, force: true });
+  if (bin !== '') rmSync(bin, { recursive: true, force: true });
 });
 
 describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
@@ -203,7 +166,7 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
   function shaped(net: string, limits: Record<string, unknown>): Attachment {
     const { br, subnet } = newBridge();
     const a = attach(net, br, subnet);
-    a.result = ok(run(ours(), 'ADD', bwConf(net, limits, a.bridgeResult), env(a)), 'bandwidth ADD');
+    a.result = succeeded(run(ours(), 'ADD', bwConf(net, limits, a.bridgeResult), env(a)), 'bandwidth ADD');
     return a;
   }
 
@@ -232,9 +195,9 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
 
     const conf = bwConf(net, limits, a.result);
     expect(run(ours(), 'CHECK', conf, env(a)).code).toBe(0);
-    expect(run(theirs, 'CHECK', conf, env(a))).toEqual({ code: 0, out: {} });
+    expect(run(theirs, 'CHECK', conf, env(a))).toMatchObject({ code: 0, stdout: '' });
 
-    expect(run(ours(), 'DEL', conf, env(a))).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'DEL', conf, env(a))).toMatchObject({ code: 0, stdout: '' });
     expect(qdiscs(a.hostVeth).filter((q) => q.kind === 'tbf' || q.kind === 'ingress')).toEqual([]);
     expect(ifbs()).not.toContain(ifb);
     // Idempotent, with or without prevResult.
@@ -254,17 +217,17 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
       const prev = a.bridgeResult;
 
       // Reference ADD -> our CHECK, our DEL removes everything the reference made.
-      const goResult = ok(run(theirs, 'ADD', bwConf(net, limits, prev), env(a)), 'reference ADD');
+      const goResult = succeeded(run(theirs, 'ADD', bwConf(net, limits, prev), env(a)), 'reference ADD');
       a.result = goResult;
-      expect(run(ours(), 'CHECK', bwConf(net, limits, goResult), env(a))).toEqual({ code: 0, out: {} });
+      expect(run(ours(), 'CHECK', bwConf(net, limits, goResult), env(a))).toMatchObject({ code: 0, stdout: '' });
       expect(run(ours(), 'DEL', bwConf(net, limits, goResult), env(a)).code).toBe(0);
       expect(ifbs()).not.toContain(ifbName(net, a.containerId));
       expect(qdiscs(a.hostVeth).filter((q) => q.kind === 'tbf' || q.kind === 'ingress')).toEqual([]);
 
       // Our ADD -> reference CHECK, reference DEL removes our ifb.
-      const ourResult = ok(run(ours(), 'ADD', bwConf(net, limits, prev), env(a)), 'our ADD');
+      const ourResult = succeeded(run(ours(), 'ADD', bwConf(net, limits, prev), env(a)), 'our ADD');
       a.result = ourResult;
-      expect(run(theirs, 'CHECK', bwConf(net, limits, ourResult), env(a))).toEqual({ code: 0, out: {} });
+      expect(run(theirs, 'CHECK', bwConf(net, limits, ourResult), env(a))).toMatchObject({ code: 0, stdout: '' });
       expect(run(theirs, 'DEL', bwConf(net, limits, ourResult), env(a)).code).toBe(0);
       expect(ifbs()).not.toContain(ifbName(net, a.containerId));
     }
@@ -282,17 +245,17 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
     execFileSync('tc', ['qdisc', 'replace', 'dev', a.hostVeth, 'root', 'handle', '1:', 'tbf', 'rate', '3mbit', 'burst', '25000', 'latency', '25ms']);
     const rate = run(ours(), 'CHECK', conf, env(a));
     expect(rate.code).toBe(1);
-    expect(String(rate.out['msg'])).toContain('rate');
+    expect(String(rate.json?.['msg'])).toContain('rate');
 
     execFileSync('tc', ['qdisc', 'del', 'dev', a.hostVeth, 'root']);
-    expect(String(run(ours(), 'CHECK', conf, env(a)).out['msg'])).toContain('no ingress tbf');
+    expect(String(run(ours(), 'CHECK', conf, env(a)).json?.['msg'])).toContain('no ingress tbf');
     // Restore the ingress side with our own ADD, then break the egress side.
-    a.result = ok(run(ours(), 'ADD', bwConf(net, limits, a.bridgeResult), env(a)), 'bandwidth ADD again');
+    a.result = succeeded(run(ours(), 'ADD', bwConf(net, limits, a.bridgeResult), env(a)), 'bandwidth ADD again');
     expect(run(ours(), 'CHECK', bwConf(net, limits, a.result), env(a)).code).toBe(0);
     execFileSync('tc', ['qdisc', 'del', 'dev', a.hostVeth, 'ingress']);
-    expect(String(run(ours(), 'CHECK', conf, env(a)).out['msg'])).toContain('redirects');
+    expect(String(run(ours(), 'CHECK', conf, env(a)).json?.['msg'])).toContain('redirects');
     ip(null, 'link', 'del', ifb);
-    expect(String(run(ours(), 'CHECK', conf, env(a)).out['msg'])).toContain(`ifb ${ifb} not found`);
+    expect(String(run(ours(), 'CHECK', conf, env(a)).json?.['msg'])).toContain(`ifb ${ifb} not found`);
   });
 
   it('ADD twice (a retried ADD) leaves one filter and one ifb', (ctx) => {
@@ -300,7 +263,7 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
     const net = `bwr${runId}`;
     const limits = { egressRate: 1_000_000, egressBurst: 100_000 };
     const a = shaped(net, limits);
-    a.result = ok(run(ours(), 'ADD', bwConf(net, limits, a.bridgeResult), env(a)), 'second ADD');
+    a.result = succeeded(run(ours(), 'ADD', bwConf(net, limits, a.bridgeResult), env(a)), 'second ADD');
     const ifb = ifbName(net, a.containerId);
     expect((a.result['interfaces'] as Array<{ name: string }>).filter((i) => i.name === ifb)).toHaveLength(1);
     const filters = execFileSync('tc', ['filter', 'show', 'dev', a.hostVeth, 'ingress'], { encoding: 'utf8' });
@@ -318,10 +281,10 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
     const noHost = { ...prev, interfaces: (prev['interfaces'] as Array<{ name: string }>).filter((i) => i.name !== a.hostVeth) };
     const r1 = run(ours(), 'ADD', bwConf(net, limits, noHost), env(a));
     expect(r1.code).toBe(1);
-    expect(String(r1.out['msg'])).toContain('no veth peer');
+    expect(String(r1.json?.['msg'])).toContain('no veth peer');
     const r2 = run(ours(), 'ADD', bwConf(net, limits, prev), { ...env(a), ifName: 'eth9' });
     expect(r2.code).toBe(1);
-    expect(String(r2.out['msg'])).toContain('eth9');
+    expect(String(r2.json?.['msg'])).toContain('eth9');
     expect(qdiscs(a.hostVeth).some((q) => q.kind === 'tbf')).toBe(false);
   });
 
@@ -333,7 +296,7 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
     const ifb = ifbName(net, a.containerId);
     pool.remove(a.ns);
     expect(ifbs()).toContain(ifb);
-    expect(run(ours(), 'DEL', bwConf(net, limits, a.result), env(a))).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'DEL', bwConf(net, limits, a.result), env(a))).toMatchObject({ code: 0, stdout: '' });
     expect(ifbs()).not.toContain(ifb);
   });
 
@@ -348,13 +311,13 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
     // A reference-made ifb (no alias) still fed by its veth, and an orphaned unmarked one.
     const { br, subnet } = newBridge();
     const goAttachment = attach(net, br, subnet);
-    goAttachment.result = ok(run(theirs, 'ADD', bwConf(net, limits, goAttachment.bridgeResult), env(goAttachment)), 'reference ADD');
+    goAttachment.result = succeeded(run(theirs, 'ADD', bwConf(net, limits, goAttachment.bridgeResult), env(goAttachment)), 'reference ADD');
     const orphan = `bwp${'0'.repeat(6)}${runId}ab`.slice(0, 15);
     ip(null, 'link', 'add', orphan, 'type', 'ifb');
 
     try {
       const gc = run(ours(), 'GC', { cniVersion: '1.1.0', name: net, type: 'bandwidth', 'cni.dev/valid-attachments': [{ containerID: keep.containerId, ifname: 'eth0' }] });
-      expect(gc).toEqual({ code: 0, out: {} });
+      expect(gc).toMatchObject({ code: 0, stdout: '' });
       const now = ifbs();
       expect(now).toContain(ifbName(net, keep.containerId));
       expect(now).not.toContain(ifbName(net, gone.containerId));
@@ -370,7 +333,7 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
 
   it('STATUS succeeds and leaves no namespace behind', (ctx) => {
     skipWithoutKernel(ctx);
-    expect(run(ours(), 'STATUS', { cniVersion: '1.1.0', name: 'x', type: 'bandwidth' })).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'STATUS', { cniVersion: '1.1.0', name: 'x', type: 'bandwidth' })).toMatchObject({ code: 0, stdout: '' });
     // The probe's namespace is named tscni-bw-status-<pid>-<random>; other tests' namespaces may come and go.
     expect(readdirSync('/run/netns').filter((n) => n.startsWith('tscni-bw-status-'))).toEqual([]);
   });
@@ -379,6 +342,6 @@ describe.skipIf(skipReason !== undefined)('bandwidth plugin in a chain', () => {
     skipWithoutKernel(ctx);
     const r = run(ours(), 'ADD', { cniVersion: '0.2.0', name: 'x', type: 'bandwidth' }, { netns: '/run/netns/none', containerId: 'c', ifName: 'eth0' });
     expect(r.code).toBe(1);
-    expect(r.out['code']).toBe(1);
+    expect(r.json?.['code']).toBe(1);
   });
 });

@@ -2,56 +2,30 @@
 // (tools/go-runtime): bridge -> tuning -> bandwidth, with capabilities, the result cache feeding
 // CHECK and DEL, and nothing left behind after DEL.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsPool, ipJson, ipQuiet, runId, uniq } from '../test-support/kernel.js';
+import { GO_RUNTIME, chainBin, goRuntime, referenceSkipReason } from '../test-support/cni.js';
+import type { GoRuntimeRun } from '../test-support/cni.js';
 import { ifbName } from './ifb.js';
 
-const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const repo = resolve(pkgDir, '..', '..');
-const addon = join(repo, 'native', 'build', 'Release', 'tscni_native.node');
-const runtime = join(repo, 'tools', 'go-runtime', 'bin', 'go-cni-runtime');
-const GO = '/usr/lib/cni';
-
-const skipReason =
-  process.getuid?.() !== 0
-    ? 'needs root'
-    : !existsSync(addon)
-      ? 'native addon not built (pnpm --filter @tscni/native build)'
-      : !existsSync(runtime)
-        ? 'Go runtime not built (tools/go-runtime/build.sh)'
-        : !existsSync(join(GO, 'bridge'))
-          ? 'reference plugins missing in /usr/lib/cni (containernetworking-plugins)'
-          : undefined;
+const skipReason = referenceSkipReason(['bridge', 'host-local'], [GO_RUNTIME]);
 
 let work = '';
 let bin = '';
 const pool = new NetnsPool();
 const bridges: string[] = [];
 
-function goRuntime(verb: string, conflist: string, netns: string, extra: string[] = []): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(runtime, [verb, conflist, netns, '--cache-dir', join(work, 'cache'), '--container-id', `ctr${runId}`, ...extra], {
-    encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_PATH: bin },
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+function runList(verb: string, conflist: string, netns: string, extra: string[] = []): GoRuntimeRun {
+  return goRuntime(verb, conflist, netns, { bin, cacheDir: join(work, 'cache'), containerId: `ctr${runId}`, extra });
 }
 
 beforeAll(() => {
   if (skipReason !== undefined) return;
   work = mkdtempSync(join(tmpdir(), 'tscni-meta-chain-'));
-  bin = join(work, 'bin');
-  const r = spawnSync(
-    process.execPath,
-    [join(repo, 'tools', 'build-bin.mjs'), pkgDir, '--outdir', bin, 'src/bin/bandwidth.ts:bandwidth', 'src/bin/tuning.ts:tuning'],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
-  copyFileSync(addon, join(bin, 'tscni_native.node'));
-  for (const p of ['bridge', 'host-local']) symlinkSync(join(GO, p), join(bin, p));
+  bin = chainBin(['bandwidth', 'tuning'], ['bridge', 'host-local']);
 });
 
 afterEach(() => {
@@ -61,6 +35,7 @@ afterEach(() => {
 
 afterAll(() => {
   if (work !== '') rmSync(work, { recursive: true, force: true });
+  if (bin !== '') rmSync(bin, { recursive: true, force: true });
 });
 
 describe.skipIf(skipReason !== undefined)('bridge -> tuning -> bandwidth under Go libcni', () => {
@@ -87,7 +62,7 @@ describe.skipIf(skipReason !== undefined)('bridge -> tuning -> bandwidth under G
     );
     const caps = ['--cap-args', JSON.stringify({ mac: '02:42:ac:11:00:09', bandwidth: { ingressRate: 2_000_000, ingressBurst: 200_000, egressRate: 4_000_000, egressBurst: 400_000 } })];
 
-    const add = goRuntime('add', conflist, ns.path, caps);
+    const add = runList('add', conflist, ns.path, caps);
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
     const result = JSON.parse(add.stdout) as { interfaces: Array<{ name: string; mac?: string; sandbox?: string }> };
@@ -100,11 +75,11 @@ describe.skipIf(skipReason !== undefined)('bridge -> tuning -> bandwidth under G
     expect(execFileSync('tc', ['qdisc', 'show', 'dev', hostVeth], { encoding: 'utf8' })).toContain('rate 2Mbit');
     expect(execFileSync('tc', ['qdisc', 'show', 'dev', ifb], { encoding: 'utf8' })).toContain('rate 4Mbit');
 
-    const check = goRuntime('check', conflist, ns.path, caps);
+    const check = runList('check', conflist, ns.path, caps);
     expect(check.stderr).toBe('');
     expect(check.code).toBe(0);
 
-    const del = goRuntime('del', conflist, ns.path, caps);
+    const del = runList('del', conflist, ns.path, caps);
     expect(del.stderr).toBe('');
     expect(del.code).toBe(0);
     expect(ipJson<unknown[]>(null, 'link', 'show', 'type', 'ifb').some((l) => (l as { ifname: string }).ifname === ifb)).toBe(false);

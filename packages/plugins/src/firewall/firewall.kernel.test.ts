@@ -4,24 +4,18 @@
 // set to DROP for two short tests and restored in `finally`; afterwards every chain, rule and table
 // the tests added is removed again (compared with a snapshot).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsPool, ipQuiet, uniq } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
-import { saveForwarding } from '../test-support/cni.js';
+import { GO_RUNTIME, chainBin, goRuntimeOk, referenceSkipReason, saveForwarding } from '../test-support/cni.js';
 import { NFT_TABLE } from './nftables.js';
 import { formatRuleLine, parseSave, ruleTarget } from '../shared/iptables-restore.js';
 import type { SavedRule } from '../shared/iptables-restore.js';
 
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const goRuntime = join(root, 'tools/go-runtime/bin/go-cni-runtime');
-const addon = join(root, 'native/build/Release/tscni_native.node');
-const missing = [goRuntime, addon, '/usr/lib/cni/bridge', '/usr/lib/cni/host-local', '/usr/sbin/iptables-save'].filter((f) => !existsSync(f));
-const canRun = process.getuid?.() === 0 && missing.length === 0;
-const why = process.getuid?.() !== 0 ? 'needs root' : `missing ${missing.join(', ')}`;
+const why = referenceSkipReason(['bridge', 'host-local'], [GO_RUNTIME, '/usr/sbin/iptables-save']);
+const canRun = why === undefined;
 
 /** With br_netfilter's call-iptables on, bridged (same-bridge) IPv4 traffic passes the forward hook too. */
 const bridgedTrafficFiltered = (() => {
@@ -45,13 +39,8 @@ const bridges: string[] = [];
 const attached: Array<{ file: string; ns: TestNetns; id: string }> = [];
 let subnet = 0;
 
-function runtime(verb: 'add' | 'del', file: string, ns: TestNetns, id: string): string {
-  const r = spawnSync(goRuntime, [verb, file, ns.path, '--container-id', id, '--cache-dir', join(dir, 'cache')], {
-    env: { ...process.env, CNI_PATH: dir },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`go-cni-runtime ${verb}: ${r.stderr}`);
-  return r.stdout;
+function runtime(verb: 'add' | 'del', conflist: string, ns: TestNetns, id: string): string {
+  return goRuntimeOk(verb, conflist, ns.path, { bin: dir, cacheDir: join(dir, 'cache'), containerId: id });
 }
 
 /** A free 10.230.x.0/24 (x from 200) that no route mentions. */
@@ -133,11 +122,7 @@ function restoreIptables(): void {
 
 describe.skipIf(!canRun)(`firewall traffic in the host namespace${canRun ? '' : ` (skipped: ${why})`}`, () => {
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tscfw-'));
-    execFileSync('node', [join(root, 'tools/build-bin.mjs'), join(root, 'packages/plugins'), '--outdir', dir, 'src/bin/firewall.ts:firewall'], { stdio: 'pipe' });
-    copyFileSync(addon, join(dir, 'tscni_native.node'));
-    symlinkSync('/usr/lib/cni/bridge', join(dir, 'bridge'));
-    symlinkSync('/usr/lib/cni/host-local', join(dir, 'host-local'));
+    dir = chainBin(['firewall'], ['bridge', 'host-local']);
     restoreForwarding = saveForwarding();
     snapshot[4] = saveText(4);
     snapshot[6] = saveText(6);

@@ -4,11 +4,9 @@
 // running test servers, and a client namespace on a second veth. Traffic is checked from the
 // client (via the host's address), from the host itself (127.0.0.1 and its own address), and from
 // the sandbox to its own mapped port through the host (hairpin), TCP and UDP, IPv4 and IPv6.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RtNetlink, formatIp } from '@tscni/netlink';
@@ -17,6 +15,7 @@ import { pluginMain } from '@tscni/skel';
 import type { PluginFuncs } from '@tscni/skel';
 import { NetnsPool, ip, netfilterIn, runId } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
+import { chainBin } from '../test-support/cni.js';
 import { toolRunner } from '../shared/iptables-restore.js';
 import type { CommandRunner } from '../shared/iptables-restore.js';
 import { canonicalAddr } from './config.js';
@@ -25,7 +24,6 @@ import type { PortmapDeps } from './plugin.js';
 import { NFT_TABLE, dnatChainName } from './nftables.js';
 import { dnChainName } from './iptables.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const BACKENDS = ['nftables', 'iptables'] as const;
 type BackendName = (typeof BACKENDS)[number];
 
@@ -523,10 +521,8 @@ describe('portmap backend specifics', () => {
 
   it('the bundled executable (cold exec, no PATH; automatic and iptables backends) forwards, checks and removes', async () => {
     const w = makeWorld();
-    const bin = mkdtempSync(join(tmpdir(), 'tscni-portmap-'));
+    const bin = chainBin(['portmap']);
     try {
-      execFileSync(process.execPath, [join(repoRoot, 'tools', 'build-bin.mjs'), join(repoRoot, 'packages', 'plugins'), '--outdir', bin, 'src/bin/portmap.ts:portmap'], { stdio: 'ignore' });
-      copyFileSync(join(repoRoot, 'native', 'build', 'Release', 'tscni_native.node'), join(bin, 'tscni_native.node'));
       await startServers(w, 80, 81);
       const conf = { cniVersion: '1.0.0', name: 'pmexe', type: 'portmap', runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }, prevResult: { ...prevResult(w), cniVersion: '1.0.0' } };
       const exe = (command: string, c: unknown) =>

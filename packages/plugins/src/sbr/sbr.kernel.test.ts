@@ -2,24 +2,19 @@
 // bundled executable in a chain driven by the Go runtime, and in-process for the other modes),
 // with `ip -n NS -j rule` / `ip -n NS -j route show table N` as the witness.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseNetConf } from '@tscni/spec';
 import type { NetConf } from '@tscni/spec';
 import type { CmdArgs } from '@tscni/skel';
 import { NetnsPool, ipJson, ipQuiet, uniq } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
+import { GO_RUNTIME, chainBin, goRuntimeOk, referenceSkipReason } from '../test-support/cni.js';
 import { sbrAdd, sbrCheck, sbrDel } from './plugin.js';
 
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const goRuntime = join(root, 'tools/go-runtime/bin/go-cni-runtime');
-const addon = join(root, 'native/build/Release/tscni_native.node');
-const missing = [goRuntime, addon, '/usr/lib/cni/bridge', '/usr/lib/cni/host-local'].filter((f) => !existsSync(f));
-const canRun = process.getuid?.() === 0 && missing.length === 0;
-const why = process.getuid?.() !== 0 ? 'needs root' : `missing ${missing.join(', ')} (build native and tools/go-runtime)`;
+const why = referenceSkipReason(['bridge', 'host-local'], [GO_RUNTIME]);
+const canRun = why === undefined;
 
 interface IpRule {
   priority: number;
@@ -40,12 +35,7 @@ const pool = new NetnsPool();
 const bridges: string[] = [];
 
 function runtime(verb: 'add' | 'del', conflist: string, ns: TestNetns, id: string): string {
-  const r = spawnSync(goRuntime, [verb, conflist, ns.path, '--container-id', id, '--cache-dir', join(dir, 'cache')], {
-    env: { ...process.env, CNI_PATH: dir },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`go-cni-runtime ${verb}: ${r.stderr}`);
-  return r.stdout;
+  return goRuntimeOk(verb, conflist, ns.path, { bin: dir, cacheDir: join(dir, 'cache'), containerId: id });
 }
 
 /** A bridge network in 10.230.(40+n).0/24 and fd00:230:(40+n)::/64, optionally chained with sbr. */
@@ -95,11 +85,7 @@ const sbrRules = (ns: TestNetns, fam: '-4' | '-6') => rules(ns, fam).filter((r) 
 
 describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${why})`}`, () => {
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tscsbr-'));
-    execFileSync('node', [join(root, 'tools/build-bin.mjs'), join(root, 'packages/plugins'), '--outdir', dir, 'src/bin/sbr.ts:sbr'], { stdio: 'pipe' });
-    copyFileSync(addon, join(dir, 'tscni_native.node'));
-    symlinkSync('/usr/lib/cni/bridge', join(dir, 'bridge'));
-    symlinkSync('/usr/lib/cni/host-local', join(dir, 'host-local'));
+    dir = chainBin(['sbr'], ['bridge', 'host-local']);
   });
 
   afterEach(() => {

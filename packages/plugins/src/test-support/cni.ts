@@ -2,7 +2,7 @@
 // directory and run them the way a container runtime does: exec with only the CNI variables in the
 // environment (no PATH), the network configuration on stdin.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,14 +38,18 @@ export interface PluginRun {
   json: Record<string, unknown> | undefined;
 }
 
-/** Execs `<binDir>/<type>` with a runtime's environment and `conf` on stdin. */
-export function runPlugin(binDir: string, type: string, env: CniEnv, conf: unknown): PluginRun {
-  const vars: Record<string, string> = { CNI_COMMAND: env.command, CNI_PATH: env.path };
+/** The CNI variables of `env`, with `extra` (e.g. PATH for a Go plugin that execs iptables). */
+function cniVars(env: CniEnv, extra: Record<string, string>): Record<string, string> {
+  const vars: Record<string, string> = { CNI_COMMAND: env.command, CNI_PATH: env.path, ...extra };
   if (env.containerId !== undefined) vars['CNI_CONTAINERID'] = env.containerId;
   if (env.netns !== undefined) vars['CNI_NETNS'] = env.netns;
   if (env.ifName !== undefined) vars['CNI_IFNAME'] = env.ifName;
   if (env.args !== undefined) vars['CNI_ARGS'] = env.args;
-  const r = spawnSync(join(binDir, type), [], { env: vars, input: JSON.stringify(conf), encoding: 'utf8', timeout: 30_000 });
+  return vars;
+}
+
+function execWith(cmd: string, argv: readonly string[], vars: Record<string, string>, conf: unknown): PluginRun {
+  const r = spawnSync(cmd, argv, { env: vars, input: JSON.stringify(conf), encoding: 'utf8', timeout: 30_000 });
   if (r.error) throw r.error;
   let json: Record<string, unknown> | undefined;
   try {
@@ -54,6 +58,87 @@ export function runPlugin(binDir: string, type: string, env: CniEnv, conf: unkno
     json = undefined;
   }
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** Execs a plugin executable (ours or a reference one) with a runtime's environment and `conf` on stdin. */
+export function runExecutable(exe: string, env: CniEnv, conf: unknown, extraEnv: Record<string, string> = {}): PluginRun {
+  return execWith(exe, [], cniVars(env, extraEnv), conf);
+}
+
+/** Execs `<binDir>/<type>` with a runtime's environment and `conf` on stdin. */
+export function runPlugin(binDir: string, type: string, env: CniEnv, conf: unknown): PluginRun {
+  return runExecutable(join(binDir, type), env, conf);
+}
+
+/** The result of a run that must have succeeded (else an error with what it printed). */
+export function succeeded(r: PluginRun, what: string): Record<string, unknown> {
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  return r.json ?? {};
+}
+
+/** Where the Go reference plugins are installed (Debian's containernetworking-plugins). */
+export const REFERENCE_DIR = '/usr/lib/cni';
+const ADDON = join(repoRoot, 'native', 'build', 'Release', 'tscni_native.node');
+
+/**
+ * Why a test that runs our executables next to the Go reference plugins cannot run here, or
+ * undefined: it needs root, the native addon, the `reference` plugins and the other files `needs`.
+ */
+export function referenceSkipReason(reference: readonly string[], needs: readonly string[] = []): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (!existsSync(ADDON)) return 'native addon not built (pnpm --filter @tscni/native build)';
+  const missing = [...reference.map((p) => join(REFERENCE_DIR, p)), ...needs].filter((f) => !existsSync(f));
+  return missing.length === 0 ? undefined : `missing ${missing.join(', ')}`;
+}
+
+/** tools/go-runtime: Go's libcni as a command (build it with tools/go-runtime/build.sh). */
+export const GO_RUNTIME = join(repoRoot, 'tools', 'go-runtime', 'bin', 'go-cni-runtime');
+
+export interface GoRuntimeRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `go-cni-runtime <verb> <conflist> <netns>`: a network list run by Go's libcni with `bin` as
+ * CNI_PATH (and PATH kept, for Go plugins that exec iptables).
+ */
+export function goRuntime(verb: string, conflist: string, netns: string, o: { bin: string; cacheDir: string; containerId: string; extra?: readonly string[] }): GoRuntimeRun {
+  const r = spawnSync(GO_RUNTIME, [verb, conflist, netns, '--cache-dir', o.cacheDir, '--container-id', o.containerId, ...(o.extra ?? [])], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_PATH: o.bin },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** goRuntime that must succeed: its stdout (the result for add), else an error with its stderr. */
+export function goRuntimeOk(verb: string, conflist: string, netns: string, o: Parameters<typeof goRuntime>[3]): string {
+  const r = goRuntime(verb, conflist, netns, o);
+  if (r.code !== 0) throw new Error(`go-cni-runtime ${verb}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A CNI bin directory for chains with the reference plugins: our executables `ours` bundled into it
+ * (the native addon beside them, no install marker, so their IPAM is always exec'd) and the Go
+ * `reference` plugins linked in. Remove it with `rmSync` when done.
+ */
+export function chainBin(ours: readonly string[], reference: readonly string[] = []): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tscni-chainbin-'));
+  try {
+    const entries = ours.map((p) => `src/bin/${p}.ts:${p}`);
+    execFileSync(process.execPath, [join(repoRoot, 'tools', 'build-bin.mjs'), join(repoRoot, 'packages', 'plugins'), '--outdir', dir, ...entries], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    copyFileSync(ADDON, join(dir, 'tscni_native.node'));
+    for (const p of reference) symlinkSync(join(REFERENCE_DIR, p), join(dir, p));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return dir;
 }
 
 export interface TestSubnet {
@@ -99,18 +184,5 @@ const IP_BIN = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) =
  * Go plugin that execs iptables).
  */
 export function runPluginIn(hostNetns: string, binDir: string, type: string, env: CniEnv, conf: unknown, extraEnv: Record<string, string> = {}): PluginRun {
-  const vars: Record<string, string> = { CNI_COMMAND: env.command, CNI_PATH: env.path, ...extraEnv };
-  if (env.containerId !== undefined) vars['CNI_CONTAINERID'] = env.containerId;
-  if (env.netns !== undefined) vars['CNI_NETNS'] = env.netns;
-  if (env.ifName !== undefined) vars['CNI_IFNAME'] = env.ifName;
-  if (env.args !== undefined) vars['CNI_ARGS'] = env.args;
-  const r = spawnSync(IP_BIN, ['netns', 'exec', hostNetns, join(binDir, type)], { env: vars, input: JSON.stringify(conf), encoding: 'utf8', timeout: 30_000 });
-  if (r.error) throw r.error;
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    json = undefined;
-  }
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+  return execWith(IP_BIN, ['netns', 'exec', hostNetns, join(binDir, type)], cniVars(env, extraEnv), conf);
 }

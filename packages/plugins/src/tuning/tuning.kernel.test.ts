@@ -1,66 +1,32 @@
 // Kernel tests of the bundled tuning executable chained after the reference bridge + host-local:
 // sysctls and link attributes as seen inside the sandbox (`ip netns exec NS sysctl`, `ip -n NS -j
 // link`), restore on DEL, rejections, backups shared with the reference plugin, GC, allowlist.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CniError } from '@tscni/spec';
 import type { NetConf } from '@tscni/spec';
 import { NetnsPool, ip, ipQuiet, runId, uniq } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
+import { REFERENCE_DIR, chainBin, referenceSkipReason, runExecutable, succeeded } from '../test-support/cni.js';
+import type { CniEnv, PluginRun } from '../test-support/cni.js';
 import { tuningPlugin } from './plugin.js';
 
-const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const repo = resolve(pkgDir, '..', '..');
-const addon = join(repo, 'native', 'build', 'Release', 'tscni_native.node');
-const GO = '/usr/lib/cni';
-
-const skipReason =
-  process.getuid?.() !== 0
-    ? 'needs root'
-    : !existsSync(addon)
-      ? 'native addon not built (pnpm --filter @tscni/native build)'
-      : !existsSync(join(GO, 'bridge')) || !existsSync(join(GO, 'tuning'))
-        ? 'reference plugins missing in /usr/lib/cni (containernetworking-plugins)'
-        : undefined;
+const skipReason = referenceSkipReason(['bridge', 'host-local', 'tuning']);
 
 let work = '';
 let bin = '';
 let dataDir = '';
 
-interface Run {
-  code: number;
-  out: Record<string, unknown>;
-}
-
-function run(exe: string, verb: string, conf: Record<string, unknown>, env: { netns?: string; containerId?: string; ifName?: string; args?: string } = {}): Run {
-  const r = spawnSync(exe, [], {
-    input: JSON.stringify(conf),
-    encoding: 'utf8',
-    env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      CNI_COMMAND: verb,
-      CNI_PATH: bin,
-      ...(env.containerId === undefined ? {} : { CNI_CONTAINERID: env.containerId }),
-      ...(env.netns === undefined ? {} : { CNI_NETNS: env.netns }),
-      ...(env.ifName === undefined ? {} : { CNI_IFNAME: env.ifName }),
-      ...(env.args === undefined ? {} : { CNI_ARGS: env.args }),
-    },
-  });
-  const text = r.stdout.trim();
-  return { code: r.status ?? -1, out: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-}
-
-function ok(r: Run, what: string): Record<string, unknown> {
-  if (r.code !== 0) throw new Error(`${what} failed: ${JSON.stringify(r.out)}`);
-  return r.out;
+/** One plugin invocation the way a runtime does it (PATH kept: the Go plugins exec iptables). */
+function run(exe: string, verb: CniEnv['command'], conf: Record<string, unknown>, env: Omit<CniEnv, 'command' | 'path'> = {}): PluginRun {
+  return runExecutable(exe, { command: verb, path: bin, ...env }, conf, { PATH: process.env['PATH'] ?? '/usr/bin:/bin' });
 }
 
 const ours = (): string => join(bin, 'tuning');
-const theirs = join(GO, 'tuning');
+const theirs = join(REFERENCE_DIR, 'tuning');
 
 interface Attachment {
   ns: TestNetns;
@@ -88,7 +54,7 @@ function attach(): Attachment {
     bridge: br,
     ipam: { type: 'host-local', subnet: `10.220.${subnetCounter}.0/24`, dataDir: join(work, 'ipam') },
   };
-  return { ns, containerId, prev: ok(run(join(bin, 'bridge'), 'ADD', conf, env), 'bridge ADD'), env };
+  return { ns, containerId, prev: succeeded(run(join(bin, 'bridge'), 'ADD', conf, env), 'bridge ADD'), env };
 }
 
 function tuningConf(extra: Record<string, unknown>, prev?: Record<string, unknown>, name = `tn${runId}`): Record<string, unknown> {
@@ -146,12 +112,8 @@ const FULL = {
 beforeAll(() => {
   if (skipReason !== undefined) return;
   work = mkdtempSync(join(tmpdir(), 'tscni-tuning-'));
-  bin = join(work, 'bin');
+  bin = chainBin(['tuning'], ['bridge', 'host-local']);
   dataDir = join(work, 'tuning');
-  const r = spawnSync(process.execPath, [join(repo, 'tools', 'build-bin.mjs'), pkgDir, '--outdir', bin, 'src/bin/tuning.ts:tuning'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
-  copyFileSync(addon, join(bin, 'tscni_native.node'));
-  for (const p of ['bridge', 'host-local']) symlinkSync(join(GO, p), join(bin, p));
 });
 
 afterEach(() => {
@@ -162,6 +124,7 @@ afterEach(() => {
 
 afterAll(() => {
   if (work !== '') rmSync(work, { recursive: true, force: true });
+  if (bin !== '') rmSync(bin, { recursive: true, force: true });
 });
 
 describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
@@ -170,7 +133,7 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
     const before = snapshot(a.ns);
     const hostSomaxconn = readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim();
 
-    const result = ok(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'tuning ADD');
+    const result = succeeded(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'tuning ADD');
     expect(snapshot(a.ns)).toEqual({
       mac: 'c2:b0:57:49:47:f1',
       mtu: 1400,
@@ -204,23 +167,23 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
       network: `tn${runId}`,
     });
 
-    expect(run(ours(), 'CHECK', tuningConf(FULL, result), a.env)).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'CHECK', tuningConf(FULL, result), a.env)).toMatchObject({ code: 0, stdout: '' });
 
-    expect(run(ours(), 'DEL', tuningConf(FULL, result), a.env)).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'DEL', tuningConf(FULL, result), a.env)).toMatchObject({ code: 0, stdout: '' });
     expect(snapshot(a.ns)).toEqual(before);
     expect(readdirSync(dataDir)).toEqual([]);
     // DEL again, without a backup: still a success.
-    expect(run(ours(), 'DEL', tuningConf(FULL, result), a.env)).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'DEL', tuningConf(FULL, result), a.env)).toMatchObject({ code: 0, stdout: '' });
   });
 
   it('CHECK notices a changed sysctl and changed link attributes', () => {
     const a = attach();
-    const result = ok(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'tuning ADD');
+    const result = succeeded(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'tuning ADD');
     const conf = tuningConf(FULL, result);
     expect(run(ours(), 'CHECK', conf, a.env).code).toBe(0);
 
     execFileSync('ip', ['netns', 'exec', a.ns.name, 'sysctl', '-qw', 'net.core.somaxconn=322']);
-    expect(String(run(ours(), 'CHECK', conf, a.env).out['msg'])).toContain('net/core/somaxconn');
+    expect(String(run(ours(), 'CHECK', conf, a.env).json?.['msg'])).toContain('net/core/somaxconn');
     execFileSync('ip', ['netns', 'exec', a.ns.name, 'sysctl', '-qw', 'net.core.somaxconn=321']);
     for (const [args, word] of [
       [['mtu', '1300'], 'MTU'],
@@ -232,9 +195,9 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
       ip(a.ns, 'link', 'set', 'eth0', ...args);
       const r = run(ours(), 'CHECK', conf, a.env);
       expect(r.code, word).toBe(1);
-      expect(String(r.out['msg'])).toContain(word);
+      expect(String(r.json?.['msg'])).toContain(word);
       // Put it back for the next attribute.
-      ok(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'tuning ADD again');
+      succeeded(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'tuning ADD again');
       expect(run(ours(), 'CHECK', conf, a.env).code).toBe(0);
     }
   });
@@ -245,8 +208,8 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
     for (const key of ['kernel.hostname', 'vm.swappiness', 'net/../kernel/hostname', 'net.ipv4.conf.eth0.../../../kernel/hostname', 'net/core/../../kernel/hostname']) {
       const r = run(ours(), 'ADD', tuningConf({ sysctl: { [key]: '1' }, mtu: 1300 }, a.prev), a.env);
       expect(r.code, key).toBe(1);
-      expect(r.out['code'], key).toBe(7);
-      expect(String(r.out['msg'])).toContain(JSON.stringify(key));
+      expect(r.json?.['code'], key).toBe(7);
+      expect(String(r.json?.['msg'])).toContain(JSON.stringify(key));
     }
     expect(snapshot(a.ns)).toEqual(before);
     expect(existsSync(dataDir) ? readdirSync(dataDir) : []).toEqual([]);
@@ -255,8 +218,8 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
   it('a retried ADD keeps the first originals, so DEL still restores the pre-tuning state', () => {
     const a = attach();
     const before = snapshot(a.ns);
-    ok(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'first ADD');
-    const second = ok(run(ours(), 'ADD', tuningConf({ ...FULL, mtu: 1350 }, a.prev), a.env), 'second ADD');
+    succeeded(run(ours(), 'ADD', tuningConf(FULL, a.prev), a.env), 'first ADD');
+    const second = succeeded(run(ours(), 'ADD', tuningConf({ ...FULL, mtu: 1350 }, a.prev), a.env), 'second ADD');
     expect(nsLink(a.ns).mtu).toBe(1350);
     expect(run(ours(), 'DEL', tuningConf(FULL, second), a.env).code).toBe(0);
     expect(snapshot(a.ns)).toEqual(before);
@@ -268,15 +231,15 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
     // Lower case: the reference's CHECK compares the configured text with the kernel's lower-case MAC.
     const linkOnly = { mac: FULL.mac.toLowerCase(), mtu: 1400, promisc: true, allmulti: true };
 
-    const goResult = ok(run(theirs, 'ADD', tuningConf(linkOnly, a.prev), a.env), 'reference ADD');
-    expect(run(ours(), 'CHECK', tuningConf(linkOnly, goResult), a.env)).toEqual({ code: 0, out: {} });
+    const goResult = succeeded(run(theirs, 'ADD', tuningConf(linkOnly, a.prev), a.env), 'reference ADD');
+    expect(run(ours(), 'CHECK', tuningConf(linkOnly, goResult), a.env)).toMatchObject({ code: 0, stdout: '' });
     expect(run(ours(), 'DEL', tuningConf(linkOnly, goResult), a.env).code).toBe(0);
     expect(snapshot(a.ns)).toEqual(before);
     expect(readdirSync(dataDir)).toEqual([]);
 
-    const ourResult = ok(run(ours(), 'ADD', tuningConf(linkOnly, a.prev), a.env), 'our ADD');
+    const ourResult = succeeded(run(ours(), 'ADD', tuningConf(linkOnly, a.prev), a.env), 'our ADD');
     expect(ourResult['interfaces']).toEqual(goResult['interfaces']);
-    expect(run(theirs, 'CHECK', tuningConf(linkOnly, ourResult), a.env)).toEqual({ code: 0, out: {} });
+    expect(run(theirs, 'CHECK', tuningConf(linkOnly, ourResult), a.env)).toMatchObject({ code: 0, stdout: '' });
     expect(run(theirs, 'DEL', tuningConf(linkOnly, ourResult), a.env).code).toBe(0);
     expect(snapshot(a.ns)).toEqual(before);
     expect(readdirSync(dataDir)).toEqual([]);
@@ -284,38 +247,38 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
 
   it('DEL succeeds and drops the backup when the sandbox is gone', () => {
     const a = attach();
-    ok(run(ours(), 'ADD', tuningConf({ mtu: 1300 }, a.prev), a.env), 'tuning ADD');
+    succeeded(run(ours(), 'ADD', tuningConf({ mtu: 1300 }, a.prev), a.env), 'tuning ADD');
     expect(readdirSync(dataDir)).toHaveLength(1);
     pool.remove(a.ns);
-    expect(run(ours(), 'DEL', tuningConf({ mtu: 1300 }), a.env)).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'DEL', tuningConf({ mtu: 1300 }), a.env)).toMatchObject({ code: 0, stdout: '' });
     expect(readdirSync(dataDir)).toEqual([]);
-    expect(run(ours(), 'DEL', tuningConf({ mtu: 1300 }), { ...a.env, netns: '' })).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'DEL', tuningConf({ mtu: 1300 }), { ...a.env, netns: '' })).toMatchObject({ code: 0, stdout: '' });
   });
 
   it("GC removes this network's backups of gone attachments only", () => {
     const a = attach();
     const b = attach();
     const net = `tn${runId}`;
-    ok(run(ours(), 'ADD', tuningConf({ mtu: 1300 }, a.prev), a.env), 'ADD a');
-    ok(run(ours(), 'ADD', tuningConf({ mtu: 1300 }, b.prev), b.env), 'ADD b');
+    succeeded(run(ours(), 'ADD', tuningConf({ mtu: 1300 }, a.prev), a.env), 'ADD a');
+    succeeded(run(ours(), 'ADD', tuningConf({ mtu: 1300 }, b.prev), b.env), 'ADD b');
     // Another network's backup (ours), and one the reference wrote (no network recorded).
     writeFileSync(join(dataDir, 'other_net1.json'), JSON.stringify({ mtu: 1500, network: 'another' }));
     writeFileSync(join(dataDir, 'legacy_eth0.json'), '{\n "mtu": 1500\n}');
     const gc = run(ours(), 'GC', { cniVersion: '1.1.0', name: net, type: 'tuning', dataDir, 'cni.dev/valid-attachments': [{ containerID: a.containerId, ifname: 'eth0' }] });
-    expect(gc).toEqual({ code: 0, out: {} });
+    expect(gc).toMatchObject({ code: 0, stdout: '' });
     expect(readdirSync(dataDir).sort()).toEqual([`${a.containerId}_eth0.json`, 'legacy_eth0.json', 'other_net1.json'].sort());
     const bad = run(ours(), 'GC', { cniVersion: '1.1.0', name: net, type: 'tuning', dataDir });
-    expect(bad.out['code']).toBe(7);
+    expect(bad.json?.['code']).toBe(7);
   });
 
   it('STATUS succeeds', () => {
-    expect(run(ours(), 'STATUS', { cniVersion: '1.1.0', name: 'x', type: 'tuning' })).toEqual({ code: 0, out: {} });
+    expect(run(ours(), 'STATUS', { cniVersion: '1.1.0', name: 'x', type: 'tuning' })).toMatchObject({ code: 0, stdout: '' });
   });
 
   it('works with a 0.2.0 configuration (no interfaces in the result)', () => {
     const a = attach();
     const prev = { cniVersion: '0.2.0', ip4: { ip: (a.prev['ips'] as Array<{ address: string }>)[0]?.address } };
-    const r = ok(run(ours(), 'ADD', { ...tuningConf({ mtu: 1300 }, prev), cniVersion: '0.2.0' }, a.env), '0.2.0 ADD');
+    const r = succeeded(run(ours(), 'ADD', { ...tuningConf({ mtu: 1300 }, prev), cniVersion: '0.2.0' }, a.env), '0.2.0 ADD');
     expect(r['ip4']).toEqual(prev.ip4);
     expect(nsLink(a.ns).mtu).toBe(1300);
     expect(run(ours(), 'DEL', { ...tuningConf({}), cniVersion: '0.2.0' }, a.env).code).toBe(0);
