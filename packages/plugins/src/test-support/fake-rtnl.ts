@@ -1,12 +1,14 @@
 // Test support (not built, not exported): a small model of rtnetlink in several network namespaces
 // behind @tscni/netlink's FakeTransport, for plugin logic on link kinds this machine's kernel lacks
-// (ipvlan, vlan, dummy, bridge VLAN filtering). Each namespace records the requests it received,
+// (ipvlan, vlan, dummy, bridge VLAN filtering, VRF with its l3mdev side effects). Each namespace records the requests it received,
 // so tests assert the exact messages a plugin built. A "namespace path" is any file: the plugin
 // opens it for IFLA_NET_NS_FD as it would /run/netns/x, and the fake resolves the descriptor back
 // to the path through /proc/self/fd to know where a link goes.
 import { existsSync, readlinkSync } from 'node:fs';
 import {
   AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
   BRIDGE_VLAN_INFO,
   FakeTransport,
   IFF,
@@ -149,9 +151,10 @@ export class FakeNs {
       case RTM.NEWADDR: {
         const q = decodeAddrBody(m.payload);
         seen.addr = q;
-        if (!this.links.has(q.index)) return { errno: ENODEV };
+        const l = this.links.get(q.index);
+        if (!l) return { errno: ENODEV };
         if (this.addrs.some((a) => a.index === q.index && a.local === q.local && a.prefixLen === q.prefixLen)) return { errno: EEXIST };
-        this.addrs.push(q);
+        this.addAddr(l, q);
         return {};
       }
       case RTM.DELADDR: {
@@ -166,7 +169,12 @@ export class FakeNs {
       case RTM.NEWROUTE: {
         const q = decodeRouteBody(m.payload);
         seen.route = q;
-        if (this.routes.some((r) => sameRoute(r, q))) return { errno: EEXIST };
+        if (m.header.flags & NLM_F.REPLACE) {
+          // The kernel replaces the route with the same key (table, destination, metric), whatever its gateway.
+          this.routes = this.routes.filter((r) => !sameKey(r, q));
+        } else if (this.routes.some((r) => sameRoute(r, q))) {
+          return { errno: EEXIST };
+        }
         this.routes.push(q);
         return {};
       }
@@ -180,6 +188,19 @@ export class FakeNs {
       default:
         throw new Error(`fake rtnetlink: unexpected request type ${type}`);
     }
+  }
+
+  /** An address on `l`; on a VRF port the kernel also adds its local route to the VRF's table. */
+  addAddr(l: FakeLink, a: AddrMessage): void {
+    this.addrs.push(a);
+    const vrf = this.#vrfOf(l);
+    if (vrf !== undefined && a.local !== undefined) this.routes.push(vrfLocalRoute(a.family, a.local, l.index, vrf));
+  }
+
+  /** The table of the VRF `l` is a port of, if any. */
+  #vrfOf(l: FakeLink): number | undefined {
+    const master = l.master === undefined ? undefined : this.links.get(l.master);
+    return master?.data?.kind === 'vrf' ? (master.data.table ?? 0) : undefined;
   }
 
   /** Where a message's IFLA_NET_NS_FD points (this namespace when absent). */
@@ -238,6 +259,14 @@ export class FakeNs {
         if (br?.data?.kind === 'bridge' && br.data.vlanFiltering === true) {
           l.vlans = new Map([[1, BRIDGE_VLAN_INFO.PVID | BRIDGE_VLAN_INFO.UNTAGGED]]);
         }
+        const vrf = this.#vrfOf(l);
+        if (vrf !== undefined) {
+          // l3mdev cycles the device: its routes go, its IPv6 global addresses go (no keep_addr_on_down),
+          // and the local routes of what is left are made in the VRF's table.
+          this.routes = this.routes.filter((r) => r.oif !== l.index);
+          this.addrs = this.addrs.filter((a) => !(a.index === l.index && a.family === AF_INET6 && a.scope === 0));
+          for (const a of this.addrs) if (a.index === l.index && a.local !== undefined) this.routes.push(vrfLocalRoute(a.family, a.local, l.index, vrf));
+        }
       }
     }
     const where = this.#target(q);
@@ -263,6 +292,8 @@ export class FakeNs {
     this.links.delete(l.index);
     this.addrs = this.addrs.filter((a) => a.index !== l.index);
     this.routes = this.routes.filter((r) => r.oif !== l.index);
+    // Ports of a deleted master (bridge, VRF) are released.
+    for (const other of this.links.values()) if (other.master === l.index) delete other.master;
     // A veth takes its peer along; links on a deleted parent (in any namespace) go too.
     for (const ns of this.net.all()) {
       for (const other of [...ns.links.values()]) if (other.parent === l.index) ns.remove(other);
@@ -283,8 +314,17 @@ export class FakeNs {
   }
 }
 
+function sameKey(a: RouteMessage, b: RouteMessage): boolean {
+  return a.family === b.family && a.table === b.table && a.dst === b.dst && a.dstLen === b.dstLen && (a.priority ?? 0) === (b.priority ?? 0);
+}
+
 function sameRoute(a: RouteMessage, b: RouteMessage): boolean {
-  return a.family === b.family && a.table === b.table && a.dst === b.dst && a.dstLen === b.dstLen && a.gateway === b.gateway && (a.priority ?? 0) === (b.priority ?? 0);
+  return sameKey(a, b) && a.gateway === b.gateway;
+}
+
+/** The kernel's local route (type local, host prefix) for an address of a VRF port, in the VRF's table. */
+function vrfLocalRoute(family: number, local: string, oif: number, table: number): RouteMessage {
+  return { family, dst: local, dstLen: family === AF_INET ? 32 : 128, srcLen: 0, tos: 0, table, protocol: 2, scope: 254, type: 2, flags: 0, oif };
 }
 
 /** Several fake namespaces; `null` is the host. Link indexes are unique across all of them. */
