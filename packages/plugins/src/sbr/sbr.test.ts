@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CniError, parseNetConf } from '@tscni/spec';
+import { parseNetConf } from '@tscni/spec';
 import type { Result } from '@tscni/spec';
 import { AF_INET, AF_INET6 } from '@tscni/netlink';
 import type { RouteInfo } from '@tscni/netlink';
 import { formatIP } from '@tscni/ip';
 import { loadSbrConfig } from './config.js';
 import { nextFreeTable, routesFor, sbrAdd, sbrAddresses, sbrPlugin } from './plugin.js';
+import { codeOf } from '../test-support/cni-error.js';
 
 const conf = (extra: Record<string, unknown>) => parseNetConf({ cniVersion: '1.0.0', name: 'n', type: 'sbr', ...extra });
-
-function codeOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('sbr config', () => {
   it('defaults: auto table, prevResult gateways, no source hints', () => {

@@ -1,18 +1,9 @@
 // Tests for config reading: Go's case-insensitive keys, typed getters naming the field in code-7
 // errors, MAC precedence (CNI_ARGS < args.cni < runtimeConfig), dns override and prevResult.
 import { describe, expect, it } from 'vitest';
-import { CniError, parseNetConf } from '@tscni/spec';
+import { parseNetConf } from '@tscni/spec';
 import { GoObject, dnsOverride, ipamType, readMtu, requestedMac, requirePrevResult } from './conf.js';
-
-function codeOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf } from '../test-support/cni-error.js';
 
 describe('GoObject', () => {
   it('matches keys case-insensitively, the last non-null occurrence winning', () => {
