@@ -23,7 +23,7 @@ export interface CommandResult {
 export type CommandRunner = (cmd: string, args: readonly string[], input?: string) => Promise<CommandResult>;
 
 /** Searched after PATH. */
-export const SBIN_DIRS: readonly string[] = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/bin'];
+const SBIN_DIRS: readonly string[] = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/bin'];
 
 /** The absolute path of a tool: PATH first, then the sbin directories; undefined when absent. */
 export function findTool(name: string, path: string = process.env['PATH'] ?? ''): string | undefined {
@@ -70,7 +70,7 @@ export function saveCommand(v: IptVersion): string {
   return v === 4 ? 'iptables-save' : 'ip6tables-save';
 }
 
-export function restoreCommand(v: IptVersion): string {
+function restoreCommand(v: IptVersion): string {
   return v === 4 ? 'iptables-restore' : 'ip6tables-restore';
 }
 
@@ -202,7 +202,7 @@ export async function saveTable(run: CommandRunner, v: IptVersion, table: string
  * `iptables-restore --noflush` transaction: all of it or nothing. Returns the failure instead of
  * throwing, so callers can re-read the table and retry when another writer got in between.
  */
-export async function restoreTable(run: CommandRunner, v: IptVersion, table: string, lines: readonly string[]): Promise<CommandResult> {
+async function restoreTable(run: CommandRunner, v: IptVersion, table: string, lines: readonly string[]): Promise<CommandResult> {
   const text = `*${table}\n${lines.join('\n')}\nCOMMIT\n`;
   // -w: wait for the xtables lock (iptables-legacy) instead of failing.
   return run(restoreCommand(v), ['--noflush', '-w'], text);
