@@ -3,6 +3,7 @@ import { CniError } from '@tscni/spec';
 import type { NetConf } from '@tscni/spec';
 import type { CmdArgs } from '@tscni/skel';
 import { bandwidthPlugin } from './plugin.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 // Paths that must not reach the kernel: the opener fails the test if anything opens a socket.
 const plugin = bandwidthPlugin({
@@ -13,17 +14,7 @@ const plugin = bandwidthPlugin({
 });
 
 function args(netconf: Partial<NetConf>): CmdArgs {
-  const conf: NetConf = { cniVersion: '1.1.0', name: 'net', type: 'bandwidth', ...netconf };
-  return {
-    containerId: 'c1',
-    netns: '/run/netns/x',
-    ifName: 'eth0',
-    args: '',
-    path: [],
-    stdinData: new TextEncoder().encode(JSON.stringify(conf)),
-    netconf: conf,
-    netnsOverride: false,
-  };
+  return cmdArgs({ cniVersion: '1.1.0', name: 'net', type: 'bandwidth', ...netconf }, { containerId: 'c1', netns: '/run/netns/x' });
 }
 
 async function rejection(p: Promise<unknown>): Promise<CniError> {

@@ -10,6 +10,7 @@ import { addScript, checkState, commentOf, deleteScript, normalizeSpec } from '.
 
 const parseFilterSave = (text: string): SavedTable => parseSave(text, 'filter');
 import { FIREWALL_VERSIONS, chooseBackend, firewallAdd, firewallCheck, firewallDel, firewallGc, firewallStatus } from './plugin.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 const base = { cniVersion: '1.0.0', name: 'fwnet', type: 'firewall' };
 const conf = (extra: Record<string, unknown> = {}): NetConf => parseNetConf({ ...base, ...extra });
@@ -24,7 +25,7 @@ const prevResult = {
 };
 
 function args(netconf: NetConf, containerId = 'ctr1'): CmdArgs {
-  return { containerId, netns: '/run/netns/x', ifName: 'eth0', args: '', path: [], stdinData: new Uint8Array(), netconf, netnsOverride: false };
+  return cmdArgs(netconf, { containerId, netns: '/run/netns/x' });
 }
 
 /** What the Go reference plugin (1.1.1, same-bridge) left in a namespace, as iptables-save printed it. */

@@ -16,6 +16,7 @@ import { NFT_TABLE } from './nftables.js';
 import { chooseBackend, firewallAdd, firewallCheck, firewallDel, firewallGc, firewallStatus } from './plugin.js';
 import type { FirewallDeps } from './plugin.js';
 import { loadFirewallConfig } from './config.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/lib/cni/firewall') && existsSync('/usr/sbin/iptables-restore');
 const why = process.getuid?.() !== 0 ? 'needs root' : 'needs /usr/lib/cni/firewall and iptables';
@@ -34,7 +35,7 @@ function conf(extra: Record<string, unknown>): NetConf {
 }
 
 function args(netconf: NetConf, containerId: string): CmdArgs {
-  return { containerId, netns: '/run/netns/x', ifName: 'eth0', args: '', path: [], stdinData: new Uint8Array(), netconf, netnsOverride: false };
+  return cmdArgs(netconf, { containerId, netns: '/run/netns/x' });
 }
 
 const inNs = (ns: TestNetns, ...argv: string[]): string => execFileSync('ip', ['netns', 'exec', ns.name, ...argv], { encoding: 'utf8' });

@@ -12,6 +12,7 @@ import { NetnsPool, ipJson, ipQuiet, uniq } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { GO_RUNTIME, chainBin, goRuntimeOk, referenceSkipReason } from '../test-support/cni.js';
 import { sbrAdd, sbrCheck, sbrDel } from './plugin.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 const why = referenceSkipReason(['bridge', 'host-local'], [GO_RUNTIME]);
 const canRun = why === undefined;
@@ -63,8 +64,8 @@ function network(withSbr: Record<string, unknown> | undefined): { file: string; 
   return { file, v4: `10.230.${n}`, v6: `fd00:230:${n}` };
 }
 
-function cmdArgs(ns: TestNetns, netconf: NetConf): CmdArgs {
-  return { containerId: 'ctr', netns: ns.path, ifName: 'eth0', args: '', path: [dir], stdinData: new Uint8Array(), netconf, netnsOverride: false };
+function argsIn(ns: TestNetns, netconf: NetConf): CmdArgs {
+  return cmdArgs(netconf, { containerId: 'ctr', netns: ns.path, path: [dir] });
 }
 
 function sbrConf(extra: Record<string, unknown>, prevResult?: unknown): NetConf {
@@ -128,9 +129,9 @@ describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${wh
 
     // CHECK passes on what ADD made, and fails once the table lost its default route.
     const prevResult = out;
-    await expect(sbrCheck(cmdArgs(ns, sbrConf({}, prevResult)))).resolves.toBeUndefined();
+    await expect(sbrCheck(argsIn(ns, sbrConf({}, prevResult)))).resolves.toBeUndefined();
     execFileSync('ip', ['-n', ns.name, 'route', 'del', 'default', 'table', '100']);
-    await expect(sbrCheck(cmdArgs(ns, sbrConf({}, prevResult)))).rejects.toMatchObject({ msg: expect.stringContaining('no default route via') });
+    await expect(sbrCheck(argsIn(ns, sbrConf({}, prevResult)))).rejects.toMatchObject({ msg: expect.stringContaining('no default route via') });
 
     runtime('del', net.file, ns, 'c-auto');
     expect(sbrRules(ns, '-4')).toEqual([]);
@@ -153,7 +154,7 @@ describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${wh
     // An unrelated rule of the same source to another table must survive DEL.
     execFileSync('ip', ['-n', ns.name, 'rule', 'add', 'from', v4, 'table', '77', 'priority', '500']);
 
-    await sbrAdd(cmdArgs(ns, sbrConf({ table: 1234 }, result)));
+    await sbrAdd(argsIn(ns, sbrConf({ table: 1234 }, result)));
     // The kernel numbers a rule without priority just below the first non-zero one (here 500).
     expect(sbrRules(ns, '-4')).toEqual([
       { priority: 499, src: v4, table: '1234' },
@@ -162,14 +163,14 @@ describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${wh
     expect(sbrRules(ns, '-6')).toEqual([{ priority: 32765, src: v6, table: '1234' }]);
     expect(table(ns, '-4', 'main')).toEqual(mainBefore);
     expect(table(ns, '-4', '1234')).toEqual([]);
-    await expect(sbrCheck(cmdArgs(ns, sbrConf({ table: 1234 }, result)))).resolves.toBeUndefined();
-    await expect(sbrCheck(cmdArgs(ns, sbrConf({ table: 1235 }, result)))).rejects.toMatchObject({ msg: expect.stringContaining('lookup 1235') });
+    await expect(sbrCheck(argsIn(ns, sbrConf({ table: 1234 }, result)))).resolves.toBeUndefined();
+    await expect(sbrCheck(argsIn(ns, sbrConf({ table: 1235 }, result)))).rejects.toMatchObject({ msg: expect.stringContaining('lookup 1235') });
 
     // A retried ADD does not duplicate the rules.
-    await sbrAdd(cmdArgs(ns, sbrConf({ table: 1234 }, result)));
+    await sbrAdd(argsIn(ns, sbrConf({ table: 1234 }, result)));
     expect(sbrRules(ns, '-6')).toHaveLength(1);
 
-    await sbrDel(cmdArgs(ns, sbrConf({ table: 1234 })));
+    await sbrDel(argsIn(ns, sbrConf({ table: 1234 })));
     expect(sbrRules(ns, '-4')).toEqual([{ priority: 500, src: v4, table: '77' }]);
     expect(sbrRules(ns, '-6')).toEqual([]);
   });
@@ -178,17 +179,17 @@ describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${wh
     const { ns, net, result } = sandbox();
     const v4 = result.ips[0]!.address.split('/')[0]!;
     const conf = { addSourceHints: true, gateways: [`${net.v4}.254`] };
-    await sbrAdd(cmdArgs(ns, sbrConf(conf, result)));
+    await sbrAdd(argsIn(ns, sbrConf(conf, result)));
 
     expect(table(ns, '-4', 'main')).toEqual([expect.objectContaining({ dst: `${net.v4}.0/24`, dev: 'eth0', prefsrc: v4 })]);
     const t100 = table(ns, '-4', '100');
     expect(t100).toContainEqual(expect.objectContaining({ dst: 'default', gateway: `${net.v4}.254`, dev: 'eth0' }));
     expect(t100).toContainEqual(expect.objectContaining({ dst: '192.168.230.0/24', gateway: `${net.v4}.1` }));
     expect(table(ns, '-6', 'main')).toContainEqual(expect.objectContaining({ dst: `${net.v6}::/64`, dev: 'eth0', prefsrc: result.ips[1]!.address.split('/')[0] }));
-    await expect(sbrCheck(cmdArgs(ns, sbrConf(conf, result)))).resolves.toBeUndefined();
+    await expect(sbrCheck(argsIn(ns, sbrConf(conf, result)))).resolves.toBeUndefined();
 
     // DEL also clears the routes sbr put in the tables it chose.
-    await sbrDel(cmdArgs(ns, sbrConf(conf, result)));
+    await sbrDel(argsIn(ns, sbrConf(conf, result)));
     expect(sbrRules(ns, '-4')).toEqual([]);
     expect(table(ns, '-4', '100')).toEqual([]);
     expect(table(ns, '-6', '101')).toEqual([]);
@@ -198,7 +199,7 @@ describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${wh
     const { ns, result } = sandbox();
     execFileSync('ip', ['-n', ns.name, 'rule', 'add', 'from', '10.99.0.1', 'table', '100']);
     execFileSync('ip', ['-n', ns.name, 'route', 'add', 'blackhole', '10.98.0.0/16', 'table', '101']);
-    await sbrAdd(cmdArgs(ns, sbrConf({}, result)));
+    await sbrAdd(argsIn(ns, sbrConf({}, result)));
     const v4 = result.ips[0]!.address.split('/')[0]!;
     expect(sbrRules(ns, '-4').find((r) => r.src === v4)?.table).toBe('102');
     expect(sbrRules(ns, '-6').map((r) => r.table)).toEqual(['103']);
@@ -206,19 +207,19 @@ describe.skipIf(!canRun)(`sbr in real namespaces${canRun ? '' : ` (skipped: ${wh
 
   it('DEL succeeds when the namespace or the interface is already gone, and twice', async () => {
     const { ns, net, result } = sandbox();
-    await sbrAdd(cmdArgs(ns, sbrConf({}, result)));
+    await sbrAdd(argsIn(ns, sbrConf({}, result)));
     runtime('del', net.file, ns, 'c-plain');
     // eth0 is gone; prevResult still names its addresses, so its rules are found.
-    await sbrDel(cmdArgs(ns, sbrConf({}, result)));
+    await sbrDel(argsIn(ns, sbrConf({}, result)));
     expect(sbrRules(ns, '-4')).toEqual([]);
-    await sbrDel(cmdArgs(ns, sbrConf({}, result)));
+    await sbrDel(argsIn(ns, sbrConf({}, result)));
     pool.remove(ns);
-    await expect(sbrDel(cmdArgs(ns, sbrConf({}, result)))).resolves.toBeUndefined();
+    await expect(sbrDel(argsIn(ns, sbrConf({}, result)))).resolves.toBeUndefined();
   });
 
   it('ADD into a missing namespace is code 8', async () => {
     const { result } = sandbox();
-    await expect(sbrAdd(cmdArgs({ name: 'gone', path: '/run/netns/tscsbr-none' }, sbrConf({}, result)))).rejects.toMatchObject({ code: 8 });
+    await expect(sbrAdd(argsIn({ name: 'gone', path: '/run/netns/tscsbr-none' }, sbrConf({}, result)))).rejects.toMatchObject({ code: 8 });
   });
 
   it('the executable answers VERSION with every version, and GC and STATUS at 1.1.0 without touching anything', () => {

@@ -7,6 +7,7 @@ import { formatIP } from '@tscni/ip';
 import { loadSbrConfig } from './config.js';
 import { nextFreeTable, routesFor, sbrAdd, sbrAddresses, sbrPlugin } from './plugin.js';
 import { codeOf } from '../test-support/cni-error.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 const conf = (extra: Record<string, unknown>) => parseNetConf({ cniVersion: '1.0.0', name: 'n', type: 'sbr', ...extra });
 
@@ -93,16 +94,7 @@ describe('sbr route selection', () => {
 });
 
 describe('sbr verbs without a kernel', () => {
-  const args = (netconf: ReturnType<typeof conf>) => ({
-    containerId: 'c1',
-    netns: '/run/netns/none',
-    ifName: 'eth0',
-    args: '',
-    path: [],
-    stdinData: new Uint8Array(),
-    netconf,
-    netnsOverride: false,
-  });
+  const args = (netconf: ReturnType<typeof conf>) => cmdArgs(netconf, { containerId: 'c1', netns: '/run/netns/none' });
   const noKernel = () => {
     throw new Error('no kernel in unit tests');
   };

@@ -10,6 +10,7 @@ import type { CmdArgs, DelegateExec, DelegateRequest } from '@tscni/skel';
 import { delegateEnv, inProcessExec, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from './ipam.js';
 import type { InProcessPlugin } from './ipam.js';
 import type { PluginMarker } from './marker.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -26,19 +27,9 @@ afterEach(async () => {
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function cmdArgs(conf: Record<string, unknown>, over: Partial<CmdArgs> = {}): CmdArgs {
-  const stdinData = enc(JSON.stringify(conf));
-  return {
-    containerId: 'ctr1',
-    netns: '/run/netns/none',
-    ifName: 'eth0',
-    args: '',
-    path: [dir],
-    stdinData,
-    netconf: parseNetConf(stdinData),
-    netnsOverride: false,
-    ...over,
-  };
+/** A request with this test's CNI_PATH (and a namespace path that is never opened). */
+function request(conf: Record<string, unknown>, over: Partial<CmdArgs> = {}): CmdArgs {
+  return cmdArgs(parseNetConf(conf), { netns: '/run/netns/none', path: [dir], ...over });
 }
 
 const ours: PluginMarker = { type: 'host-local', build: 'aaaaaaaaaaaaaaaa' };
@@ -73,7 +64,7 @@ describe('inProcessExec', () => {
     const calls: string[] = [];
     const spawned: DelegateRequest[] = [];
     const exec = inProcessExec({ self: () => ours, read: () => ours, load: async () => fakePlugin(calls), fallback: spawnSpy(spawned) });
-    const r = await ipamAdd(cmdArgs(conf), { exec });
+    const r = await ipamAdd(request(conf), { exec });
     expect(r.ips).toEqual([{ address: '198.51.100.7/24', gateway: '198.51.100.1' }]);
     expect(calls).toEqual([`add ctr1 eth0 ${dir}`]);
     expect(spawned).toEqual([]);
@@ -89,7 +80,7 @@ describe('inProcessExec', () => {
     for (const c of cases) {
       const spawned: DelegateRequest[] = [];
       const exec = inProcessExec({ load: async () => fakePlugin([]), ...c, fallback: spawnSpy(spawned) });
-      const r = await ipamAdd(cmdArgs(conf), { exec });
+      const r = await ipamAdd(request(conf), { exec });
       expect(r.ips).toEqual([{ address: '192.0.2.9/24' }]);
       expect(spawned.map((s) => [s.type, s.command, s.pluginPath])).toEqual([['host-local', 'ADD', join(dir, 'host-local')]]);
     }
@@ -105,19 +96,19 @@ describe('inProcessExec', () => {
       },
     };
     const exec = inProcessExec({ self: () => ours, read: () => ours, load: async () => failing, fallback: spawnSpy([]) });
-    await expect(ipamAdd(cmdArgs(conf), { exec })).rejects.toMatchObject({ code: 11, msg: 'busy', details: 'try later' });
+    await expect(ipamAdd(request(conf), { exec })).rejects.toMatchObject({ code: 11, msg: 'busy', details: 'try later' });
   });
 
   it('applies skel checks in-process too (the delegate refuses an unsupported version)', async () => {
     const exec = inProcessExec({ self: () => ours, read: () => ours, load: async () => fakePlugin([]), fallback: spawnSpy([]) });
-    await expect(ipamAdd(cmdArgs({ ...conf, cniVersion: '0.4.0' }), { exec })).rejects.toMatchObject({ code: 1 });
+    await expect(ipamAdd(request({ ...conf, cniVersion: '0.4.0' }), { exec })).rejects.toMatchObject({ code: 1 });
   });
 });
 
 describe('delegateEnv', () => {
   it('puts the parsed CNI arguments over the base environment', () => {
     const env = delegateEnv(
-      cmdArgs({ name: 'n', type: 't' }, { containerId: 'c9', ifName: 'net3', args: 'IgnoreUnknown=1', path: ['/a', '/b'] }),
+      request({ name: 'n', type: 't' }, { containerId: 'c9', ifName: 'net3', args: 'IgnoreUnknown=1', path: ['/a', '/b'] }),
       { PATH: '/usr/bin', CNI_CONTAINERID: 'stale', CNI_COMMAND: 'ADD' },
     );
     expect(env).toEqual({
@@ -143,7 +134,7 @@ describe('host-local in-process', () => {
     };
     const spawned: DelegateRequest[] = [];
     const exec = inProcessExec({ self: () => ours, read: () => ours, fallback: spawnSpy(spawned) });
-    const args = cmdArgs(conf);
+    const args = request(conf);
     const r = await ipamAdd(args, { exec, env: {} });
     expect(r.ips).toEqual([{ address: '10.55.0.2/29', gateway: '10.55.0.1' }]);
     expect(await readFile(join(dataDir, 'inproc', '10.55.0.2'), 'utf8')).toBe('ctr1\r\neth0');
@@ -154,7 +145,7 @@ describe('host-local in-process', () => {
     // GC frees what no valid attachment holds.
     await ipamAdd(args, { exec, env: {} });
     const gcConf = { ...conf, 'cni.dev/valid-attachments': [] };
-    const gcArgs = cmdArgs(gcConf, { containerId: '', ifName: '', netns: '' });
+    const gcArgs = request(gcConf, { containerId: '', ifName: '', netns: '' });
     await ipamGc(gcArgs, { exec, env: {} });
     expect((await readdir(join(dataDir, 'inproc'))).filter((f) => f.startsWith('10.'))).toEqual([]);
     expect(spawned).toEqual([]);
@@ -167,7 +158,7 @@ describe('dhcp in-process', () => {
     const spawned: DelegateRequest[] = [];
     // The file found on CNI_PATH is "other-ipam", but its marker says it implements dhcp.
     const exec = inProcessExec({ self: () => ours, read: () => ({ ...ours, type: 'dhcp' }), fallback: spawnSpy(spawned) });
-    await expect(ipamStatus(cmdArgs(conf, { containerId: '', ifName: '', netns: '' }), { exec, env: {} })).rejects.toMatchObject({
+    await expect(ipamStatus(request(conf, { containerId: '', ifName: '', netns: '' }), { exec, env: {} })).rejects.toMatchObject({
       code: 50,
       msg: expect.stringContaining('DHCP daemon is not available'),
     });
@@ -186,7 +177,7 @@ describe('static in-process', () => {
     const spawned: DelegateRequest[] = [];
     // The file found on CNI_PATH is "other-ipam", but its marker says it implements static.
     const exec = inProcessExec({ self: () => ours, read: () => ({ ...ours, type: 'static' }), fallback: spawnSpy(spawned) });
-    const r = await ipamAdd(cmdArgs(conf), { exec, env: {} });
+    const r = await ipamAdd(request(conf), { exec, env: {} });
     expect(r.ips).toEqual([{ address: '192.0.2.10/24', gateway: '192.0.2.1' }]);
     expect(r.routes).toEqual([{ dst: '0.0.0.0/0' }]);
     expect(spawned).toEqual([]);

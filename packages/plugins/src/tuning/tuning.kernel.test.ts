@@ -13,6 +13,7 @@ import type { TestNetns } from '../test-support/kernel.js';
 import { REFERENCE_DIR, chainBin, referenceSkipReason, runExecutable, succeeded } from '../test-support/cni.js';
 import type { CniEnv, PluginRun } from '../test-support/cni.js';
 import { tuningPlugin } from './plugin.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 const skipReason = referenceSkipReason(['bridge', 'host-local', 'tuning']);
 
@@ -290,7 +291,7 @@ describe.skipIf(skipReason !== undefined)('tuning plugin in a chain', () => {
     const allowlist = join(work, 'allowlist.conf');
     writeFileSync(allowlist, '^net\\.ipv4\\.conf\\.IFNAME\\.[a-z_]*$\n');
     const plugin = tuningPlugin({ allowlist });
-    const args = (netconf: NetConf) => ({ ...a.env, containerId: a.containerId, args: '', path: [], stdinData: new Uint8Array(), netconf, netnsOverride: false });
+    const args = (netconf: NetConf) => cmdArgs(netconf, { ...a.env, containerId: a.containerId });
     const allowed = tuningConf({ sysctl: { 'net.ipv4.conf.IFNAME.arp_filter': '1' } }, a.prev) as NetConf;
     await plugin.add!(args(allowed));
     expect(nsSysctl(a.ns, 'net.ipv4.conf.eth0.arp_filter')).toBe('1');

@@ -10,6 +10,7 @@ import type { CmdArgs } from '@tscni/skel';
 import { NetnsPool, ip, ipJson, link, runId } from '../test-support/kernel.js';
 import type { TestNetns } from '../test-support/kernel.js';
 import { vrfAdd, vrfCheck, vrfDel } from './plugin.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 /** undefined when this kernel can create a VRF, else why not (probed in a throw-away namespace). */
 function vrfUnsupported(): string | undefined {
@@ -45,7 +46,7 @@ function conf(extra: Record<string, unknown>): NetConf {
 }
 
 function args(ns: TestNetns, netconf: NetConf): CmdArgs {
-  return { containerId: 'c', netns: ns.path, ifName: 'eth0', args: '', path: [], stdinData: new Uint8Array(), netconf, netnsOverride: false };
+  return cmdArgs(netconf, { containerId: 'c', netns: ns.path });
 }
 
 /** eth0 (a veth whose peer stays in the same namespace) with addresses and routes like bridge+IPAM leave. */

@@ -12,6 +12,7 @@ import { FakeNet } from '../test-support/fake-rtnl.js';
 import type { FakeLink } from '../test-support/fake-rtnl.js';
 import type { RtOpener } from '../shared/kernel.js';
 import { VRF_VERSIONS, freeVrfTable, loadVrfConfig, vrfAdd, vrfCheck, vrfDel, vrfPlugin } from './plugin.js';
+import { cmdArgs } from '../test-support/cmd-args.js';
 
 /** The container namespace in the shared fake rtnetlink, and the setups these tests start from. */
 class Sandbox {
@@ -58,7 +59,7 @@ function conf(extra: Record<string, unknown>, withPrev = true): NetConf {
 }
 
 function args(netconf: NetConf, netns = '/run/netns/x'): CmdArgs {
-  return { containerId: 'c', netns, ifName: 'eth0', args: '', path: [], stdinData: new Uint8Array(), netconf, netnsOverride: false };
+  return cmdArgs(netconf, { containerId: 'c', netns });
 }
 
 const quick = { pollMs: () => 0 };
