@@ -33,7 +33,8 @@ export {
 export type { IpMasqBackend, IpMasqDeps, IpMasqSettings, MasqOwner } from './shared/ipmasq.js';
 export { defaultNftOpener, withNetfilter } from './shared/netfilter.js';
 export type { NftOpener } from './shared/netfilter.js';
-export { gcIpMasqIptables, ipMasqChainName, ipMasqComment, setupIpMasqIptables, teardownIpMasqIptables } from './shared/ipmasq-iptables.js';
+export { gcIpMasqIptables, ipMasqComment, setupIpMasqIptables, teardownIpMasqIptables } from './shared/ipmasq-iptables.js';
+export { chainName, hashWithPrefix, hexDigest, randomHex } from './shared/crypto.js';
 
 // plugins
 export { loopbackPlugin } from './loopback/plugin.js';

@@ -2,7 +2,7 @@
 // The name is the reference's (`bwp` + hex SHA-512 of network name + container ID, cut to 15
 // characters) so that either implementation finds the other's device. The alias is ours: it records
 // the network, which the name's hash cannot give back, so GC of one network leaves others' alone.
-import { createHash } from 'node:crypto';
+import { hashWithPrefix, hexDigest } from '../shared/crypto.js';
 
 export const IFB_PREFIX = 'bwp';
 /** IFNAMSIZ - 1. */
@@ -11,8 +11,7 @@ const IFNAME_MAX = 15;
 export const IFB_NAME_RE = /^bwp[0-9a-f]{12}$/;
 
 export function ifbName(network: string, containerId: string): string {
-  const digest = createHash('sha512').update(network + containerId).digest('hex');
-  return (IFB_PREFIX + digest).slice(0, IFNAME_MAX);
+  return hashWithPrefix(IFNAME_MAX, IFB_PREFIX, network + containerId);
 }
 
 const ALIAS_PREFIX = 'tscni-bandwidth net=';
@@ -26,7 +25,7 @@ const ALIAS_MAX = 255;
 export function ifbAlias(network: string): string {
   const plain = ALIAS_PREFIX + network;
   if (plain.length <= ALIAS_MAX) return plain;
-  return `${ALIAS_PREFIX}sha256:${createHash('sha256').update(network).digest('hex')}`;
+  return `${ALIAS_PREFIX}sha256:${hexDigest('sha256', network)}`;
 }
 
 /** Whether an ifb was created by us for another network (then GC of this network leaves it). */

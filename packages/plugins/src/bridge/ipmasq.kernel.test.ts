@@ -14,7 +14,7 @@ import type { TestNetns } from '../test-support/kernel.js';
 import { installPlugins, runPluginIn, testSubnet } from '../test-support/cni.js';
 import type { CniEnv, PluginRun } from '../test-support/cni.js';
 import { IPMASQ_TABLE, commentForInstance } from '../shared/ipmasq.js';
-import { ipMasqChainName } from '../shared/ipmasq-iptables.js';
+import { chainName } from '../shared/crypto.js';
 
 const pool = new NetnsPool();
 const GO_BRIDGE = '/usr/lib/cni/bridge';
@@ -136,7 +136,7 @@ describe('ipMasq from the installed executables', () => {
     const add = run('bridge', 'ADD', ctr, 'ctr-ipt', conf);
     expect(add.code, add.stdout + add.stderr).toBe(0);
     expect(await tcpSourceSeen(outside, ctr, OUTSIDE_ADDR, 7004)).toBe(HOST_ADDR);
-    const chain = ipMasqChainName('iptnet', 'ctr-ipt');
+    const chain = chainName('iptnet', 'ctr-ipt');
     const comment = String.raw`"name: \"iptnet\" id: \"ctr-ipt\""`;
     const ours = masqLines(host);
     expect(ours).toEqual([
@@ -177,8 +177,8 @@ describe('ipMasq from the installed executables', () => {
     const gc = run('bridge', 'GC', undefined, undefined, { ...conf, 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] });
     expect(gc.code, gc.stdout + gc.stderr).toBe(0);
     const left = masqLines(host).join('\n');
-    expect(left).toContain(ipMasqChainName('iptnet', 'keep'));
-    expect(left).not.toContain(ipMasqChainName('iptnet', 'drop'));
+    expect(left).toContain(chainName('iptnet', 'keep'));
+    expect(left).not.toContain(chainName('iptnet', 'drop'));
   });
 });
 

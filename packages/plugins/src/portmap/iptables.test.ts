@@ -6,7 +6,8 @@ import { CniError, parseNetConf } from '@tscni/spec';
 import type { CommandResult, CommandRunner } from '../shared/iptables-restore.js';
 import { parseConfig } from './config.js';
 import type { ContainerAddrs, Owner } from './config.js';
-import { IptablesBackend, dnChainName, formatChainName, parseJumpComment } from './iptables.js';
+import { IptablesBackend, dnChainName, parseJumpComment } from './iptables.js';
+import { chainName } from '../shared/crypto.js';
 
 const owner: Owner = { network: 'pmnet', containerId: 'ctr1', ifName: 'eth0' };
 const DN = 'CNI-DN-323d23e06ba2fdaccfbf7'; // what Go portmap 1.1.1 named this attachment's chain
@@ -72,7 +73,7 @@ const restores = (calls: Call[]) => calls.filter((c) => c.cmd.endsWith('-restore
 describe('iptables backend', () => {
   it('names chains like the reference (CNI-DN- + SHA-512 of name and ID)', () => {
     expect(dnChainName(owner)).toBe(DN);
-    expect(formatChainName('SN-', 'pmnet', 'ctr1')).toBe('CNI-SN-323d23e06ba2fdaccfbf7');
+    expect(chainName('pmnet', 'ctr1', 'SN-')).toBe('CNI-SN-323d23e06ba2fdaccfbf7');
     expect(parseJumpComment('dnat name: "pmnet" id: "ctr1"')).toEqual({ network: 'pmnet', containerId: 'ctr1' });
     expect(parseJumpComment('dnat name: "pmnet" id: "ctr1" ifname: "eth0"')).toEqual({ network: 'pmnet', containerId: 'ctr1', ifName: 'eth0' });
   });

@@ -14,11 +14,11 @@
 // table once (iptables-save) and applies everything in one iptables-restore --noflush per IP version.
 // Shared chains are created with -N, which fails if another writer created them in the meantime;
 // then the table is read again and the transaction retried, so nobody's rules are ever flushed.
-import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
 import { formatRuleLine, iptablesToolError, ruleOption, ruleTarget, sameSpec, saveCommand, saveTable, toolRunner, transactTable } from '../shared/iptables-restore.js';
 import type { CommandRunner, IptVersion, SavedRule, SavedTable } from '../shared/iptables-restore.js';
+import { chainName } from '../shared/crypto.js';
 import { mappingsFor } from './config.js';
 import type { ContainerAddr, ContainerAddrs, Mapping, Owner, PortmapConfig, Protocol } from './config.js';
 
@@ -29,14 +29,8 @@ const TABLE = 'nat';
 /** iptables' multiport match takes at most 15 ports. */
 const MULTIPORT_MAX = 15;
 
-/** The reference's utils.FormatChainName: "CNI-" + prefix + SHA-512(name + id) in hex, cut to 28. */
-export function formatChainName(prefix: string, network: string, containerId: string): string {
-  const head = `CNI-${prefix}`;
-  return head + createHash('sha512').update(network + containerId).digest('hex').slice(0, 28 - head.length);
-}
-
 export function dnChainName(o: Owner): string {
-  return formatChainName('DN-', o.network, o.containerId);
+  return chainName(o.network, o.containerId, 'DN-');
 }
 
 /** The reference's comment, plus the interface so that GC can tell two attachments of one container apart. */
@@ -171,7 +165,7 @@ export class IptablesBackend {
 
   /** Removes the attachment's jumps and chain (and the reference's legacy CNI-SN chain). */
   async del(owner: Owner): Promise<void> {
-    const chains = [dnChainName(owner), formatChainName('SN-', owner.network, owner.containerId)];
+    const chains = [dnChainName(owner), chainName(owner.network, owner.containerId, 'SN-')];
     for (const v of VERSIONS) {
       await transactTable(this.#run, v, TABLE, (t) => {
         const lines: string[] = [];

@@ -29,7 +29,6 @@
 // back only its own two chains to learn which elements to remove. A host port held by another
 // attachment makes the kernel refuse the element (EEXIST): ADD then fails naming the holder instead
 // of silently shadowing it as the reference's iptables rules do.
-import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
 import {
@@ -50,6 +49,7 @@ import {
   vmap,
 } from '@tscni/netlink';
 import type { NetlinkTransport, NftExpr, NftExprGroup, NftFamily, NftSelector, NftSetElem } from '@tscni/netlink';
+import { hexDigest } from '../shared/crypto.js';
 import { withNetfilter } from '../shared/netfilter.js';
 import { chainHolds } from '../shared/nft-rules.js';
 import type { WantedRule } from '../shared/nft-rules.js';
@@ -82,7 +82,7 @@ const FAMILIES: readonly FamilySpec[] = [
 
 /** The per-attachment suffix: 16 hex digits of SHA-256 over network, container ID and interface. */
 export function attachmentHash(o: Owner): string {
-  return createHash('sha256').update(`${o.network}\0${o.containerId}\0${o.ifName}`).digest('hex').slice(0, 16);
+  return hexDigest('sha256', `${o.network}\0${o.containerId}\0${o.ifName}`).slice(0, 16);
 }
 
 export function dnatChainName(o: Owner): string {

@@ -2,7 +2,8 @@
 // exact restore text (one call per IP version), nothing re-added, teardown and GC by chain and
 // comment, a retry when the table changed in between.
 import { describe, expect, it } from 'vitest';
-import { gcIpMasqIptables, ipMasqChainName, ipMasqComment, setupIpMasqIptables, teardownIpMasqIptables } from './ipmasq-iptables.js';
+import { chainName } from './crypto.js';
+import { gcIpMasqIptables, ipMasqComment, setupIpMasqIptables, teardownIpMasqIptables } from './ipmasq-iptables.js';
 import type { CommandResult, CommandRunner } from './iptables-restore.js';
 
 interface Call {
@@ -31,12 +32,12 @@ function fakeIptables(saved: { 4: string; 6: string }, failRestores = 0): { run:
 
 const nat = (...lines: string[]) => `*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n${lines.join('\n')}\nCOMMIT\n`;
 const owner = { network: 'net1', ifName: 'eth0', containerId: 'c1' };
-const chain = ipMasqChainName('net1', 'c1');
+const chain = chainName('net1', 'c1');
 const q = '"name: \\"net1\\" id: \\"c1\\""';
 
 describe('ipMasq iptables backend', () => {
   it('names chains and comments as the reference', () => {
-    expect(ipMasqChainName('refnet', 'ctr1')).toBe('CNI-e30d516c8208bc6dd27ee420');
+    expect(chainName('refnet', 'ctr1')).toBe('CNI-e30d516c8208bc6dd27ee420');
     expect(ipMasqComment('refnet', 'ctr1')).toBe('name: "refnet" id: "ctr1"');
   });
 
@@ -95,7 +96,7 @@ describe('ipMasq iptables backend', () => {
   });
 
   it('tears down by chain name in both IP versions, leaving other rules alone', async () => {
-    const other = ipMasqChainName('net1', 'c2');
+    const other = chainName('net1', 'c2');
     const table = nat(
       `:${chain} - [0:0]`,
       `:${other} - [0:0]`,
@@ -110,8 +111,8 @@ describe('ipMasq iptables backend', () => {
   });
 
   it('GC removes the network\'s chains of containers not kept, and tolerates missing ip6tables', async () => {
-    const c2 = ipMasqChainName('net1', 'c2');
-    const foreign = ipMasqChainName('net2', 'c3');
+    const c2 = chainName('net1', 'c2');
+    const foreign = chainName('net2', 'c3');
     const table = nat(
       `:${chain} - [0:0]`,
       `:${c2} - [0:0]`,

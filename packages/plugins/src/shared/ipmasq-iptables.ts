@@ -4,9 +4,9 @@
 // `-s <address> -j CNI-…`, every rule commented `name: "<network>" id: "<containerID>"`. Each
 // operation reads the nat table once (iptables-save) and writes all its changes in ONE
 // `iptables-restore --noflush` per IP version, where the reference execs iptables per rule.
-import { createHash } from 'node:crypto';
 import type { GCAttachment } from '@tscni/spec';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
+import { chainName } from './crypto.js';
 import { resultNet } from './iface.js';
 import { formatRuleLine, ruleOption, ruleTarget, sameSpec, transactTable } from './iptables-restore.js';
 import type { CommandRunner, IptVersion, SavedTable } from './iptables-restore.js';
@@ -15,11 +15,6 @@ import type { MasqOwner } from './ipmasq.js';
 const TABLE = 'nat';
 const POSTROUTING = 'POSTROUTING';
 const MULTICAST: Readonly<Record<IptVersion, string>> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
-
-/** The reference's utils.FormatChainName: "CNI-" + sha512(name+id) in hex, 28 characters in all. */
-export function ipMasqChainName(network: string, containerId: string): string {
-  return `CNI-${createHash('sha512').update(network + containerId).digest('hex').slice(0, 24)}`;
-}
 
 /** The reference's utils.FormatComment: `name: "<network>" id: "<containerID>"`. */
 export function ipMasqComment(network: string, containerId: string): string {
@@ -53,7 +48,7 @@ function hasRule(t: SavedTable, r: Rule): boolean {
 
 /** Adds the attachment's chain and rules; rules already there (a repeated ADD) are not added twice. */
 export async function setupIpMasqIptables(run: CommandRunner, addresses: readonly string[], owner: MasqOwner): Promise<void> {
-  const chain = ipMasqChainName(owner.network, owner.containerId);
+  const chain = chainName(owner.network, owner.containerId);
   const comment = ipMasqComment(owner.network, owner.containerId);
   const byVersion = new Map<IptVersion, Rule[]>();
   for (const a of addresses) {
@@ -93,7 +88,7 @@ function removal(t: SavedTable, chains: ReadonlySet<string>): string[] {
  * no address (and no namespace) is needed; an IP version whose tools are missing has nothing to remove.
  */
 export async function teardownIpMasqIptables(run: CommandRunner, owner: MasqOwner): Promise<void> {
-  const chain = ipMasqChainName(owner.network, owner.containerId);
+  const chain = chainName(owner.network, owner.containerId);
   for (const v of [4, 6] as const) await transactTable(run, v, TABLE, (t) => removal(t, new Set([chain])), { absentOk: true });
 }
 

@@ -5,12 +5,12 @@
 //   ip saddr <addr> ip daddr != <subnet> masquerade comment "<net hash>-<attachment hash>, net: …"
 // Rules are found again by their comment prefix, so DEL and GC need no address and no namespace.
 // `ipMasqBackend: "iptables"` goes to ipmasq-iptables.ts (loaded only then).
-import { createHash } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
 import { NftBatch, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
 import type { GoObject } from './conf.js';
+import { hashWithPrefix } from './crypto.js';
 import { toolRunner } from './iptables-restore.js';
 import type { CommandRunner } from './iptables-restore.js';
 import { resultNet } from './iface.js';
@@ -60,7 +60,7 @@ export function loadIpMasq(o: GoObject): IpMasqSettings {
 }
 
 function hash16(s: string): string {
-  return createHash('sha512').update(s).digest('hex').slice(0, 16);
+  return hashWithPrefix(16, '', s);
 }
 
 /** Prefix of the comments of every rule of a network. */

@@ -2,11 +2,11 @@
 // created from the host namespace in one RTM_NEWLINK: the host end gets a random `veth<8 hex>` name,
 // the container end is created directly inside CNI_NETNS under CNI_IFNAME, so no rename or namespace
 // move is ever needed and the container name never appears in the host namespace.
-import { randomBytes } from 'node:crypto';
 import { CniError, ErrorCode } from '@tscni/spec';
 import { RT_SCOPE } from '@tscni/netlink';
 import type { Link, RtNetlink } from '@tscni/netlink';
 import { isExists, isMissingLink, kernelError } from './kernel.js';
+import { randomHex } from './crypto.js';
 
 export interface VethOptions {
   /** Path of the container's network namespace (CNI_NETNS). */
@@ -32,7 +32,7 @@ export interface VethPair {
 
 /** `veth` + 8 random hex digits, the reference's host-side naming. */
 export function randomVethName(): string {
-  return `veth${randomBytes(4).toString('hex')}`;
+  return `veth${randomHex(4)}`;
 }
 
 /** Random names collide rarely; the reference gives up after this many attempts too. */
