@@ -4,13 +4,15 @@
 // jumps to `masq_checks`, and in `masq_checks` one rule per address
 //   ip saddr <addr> ip daddr != <subnet> masquerade comment "<net hash>-<attachment hash>, net: …"
 // Rules are found again by their comment prefix, so DEL and GC need no address and no namespace.
-// `ipMasqBackend: "iptables"` goes to ipmasq-iptables.ts (loaded only then).
+// `ipMasqBackend: "iptables"` goes to ipmasq-iptables.ts (a static import: child_process, the costly
+// part, loads only when a tool runs).
 import { CniError, ErrorCode } from '@tscni/spec';
 import type { GCAttachment } from '@tscni/spec';
 import { NftBatch, findNftRulesByComment, goTo, masquerade, matchDaddr, matchSaddr, ret } from '@tscni/netlink';
 import { formatCIDR, formatIP, maskedNet } from '@tscni/ip';
 import type { GoObject } from './conf.js';
 import { hashWithPrefix } from './crypto.js';
+import { gcIpMasqIptables, setupIpMasqIptables, teardownIpMasqIptables } from './ipmasq-iptables.js';
 import { toolRunner } from './iptables-restore.js';
 import type { CommandRunner } from './iptables-restore.js';
 import { resultNet } from './iface.js';
@@ -82,8 +84,10 @@ export function commentForInstance(o: MasqOwner): string {
 
 const WHERE = { family: 'inet', table: IPMASQ_TABLE, chain: IPMASQ_CHAIN } as const;
 const BASE_CHAIN = { family: 'inet', table: IPMASQ_TABLE, chain: POSTROUTING } as const;
-/** The reference's base chain: multicast returns, everything else goes to the per-address checks. */
-const BASE_RULES: readonly WantedRule[] = [{ exprs: [matchDaddr('224.0.0.0/4'), ret()] }, { exprs: [matchDaddr('ff00::/8'), ret()] }, { exprs: [goTo(IPMASQ_CHAIN)] }];
+/** The reference's base chain: multicast returns, everything else goes to the per-address checks (built on use, not at start-up). */
+function baseRules(): WantedRule[] {
+  return [{ exprs: [matchDaddr('224.0.0.0/4'), ret()] }, { exprs: [matchDaddr('ff00::/8'), ret()] }, { exprs: [goTo(IPMASQ_CHAIN)] }];
+}
 
 /**
  * Masquerades traffic from each address (a result CIDR) to anything outside its subnet. Rules left
@@ -96,12 +100,13 @@ export async function setupIpMasq(open: NftOpener, addresses: readonly string[],
     const b = new NftBatch({ family: 'inet' });
     // The base chain is rewritten whole only when it is missing or changed (shared/nft-rules.ts
     // says why not every time), so it holds exactly these rules however often this runs.
-    if (!(await chainHolds(t, BASE_CHAIN, BASE_RULES))) {
+    const base = baseRules();
+    if (!(await chainHolds(t, BASE_CHAIN, base))) {
       b.addTable({ name: IPMASQ_TABLE, comment: 'Masquerading for CNI plugins' })
         .addChain({ table: IPMASQ_TABLE, name: IPMASQ_CHAIN, comment: 'Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet' })
         .addChain({ table: IPMASQ_TABLE, name: POSTROUTING, base: { type: 'nat', hook: 'postrouting', priority: 'srcnat', policy: 'accept' } })
         .flushChain({ table: IPMASQ_TABLE, name: POSTROUTING });
-      for (const r of BASE_RULES) b.addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [...r.exprs] });
+      for (const r of base) b.addRule({ table: IPMASQ_TABLE, chain: POSTROUTING, exprs: [...r.exprs] });
     }
     for (const r of stale) {
       if (r.handle !== undefined) b.deleteRule({ table: IPMASQ_TABLE, chain: IPMASQ_CHAIN, handle: r.handle });
@@ -148,20 +153,17 @@ export async function gcIpMasq(open: NftOpener, network: string, valid: readonly
 /** ipMasq for the attachment's addresses (result CIDRs) in the configured backend. */
 export async function applyIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, addresses: readonly string[], owner: MasqOwner): Promise<void> {
   if (settings.backend === 'nftables') return setupIpMasq(deps.nft ?? defaultNftOpener, addresses, owner);
-  const ipt = await import('./ipmasq-iptables.js');
-  return ipt.setupIpMasqIptables(deps.iptables ?? toolRunner, addresses, owner);
+  return setupIpMasqIptables(deps.iptables ?? toolRunner, addresses, owner);
 }
 
 /** Removes the attachment's ipMasq rules from the configured backend (found by owner, not address). */
 export async function removeIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, owner: MasqOwner): Promise<void> {
   if (settings.backend === 'nftables') return teardownIpMasq(deps.nft ?? defaultNftOpener, owner);
-  const ipt = await import('./ipmasq-iptables.js');
-  return ipt.teardownIpMasqIptables(deps.iptables ?? toolRunner, owner);
+  return teardownIpMasqIptables(deps.iptables ?? toolRunner, owner);
 }
 
 /** GC: removes the network's ipMasq rules of attachments not in `valid`, in the configured backend. */
 export async function collectIpMasq(settings: IpMasqSettings, deps: IpMasqDeps, network: string, valid: readonly GCAttachment[]): Promise<void> {
   if (settings.backend === 'nftables') return gcIpMasq(deps.nft ?? defaultNftOpener, network, valid);
-  const ipt = await import('./ipmasq-iptables.js');
-  return ipt.gcIpMasqIptables(deps.iptables ?? toolRunner, network, valid);
+  return gcIpMasqIptables(deps.iptables ?? toolRunner, network, valid);
 }
