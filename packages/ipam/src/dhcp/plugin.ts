@@ -1,10 +1,9 @@
 // Floor 3 (ipam/dhcp): the dhcp IPAM plugin. It holds no state: ADD asks the daemon to acquire a
 // lease (which the daemon then keeps renewing), DEL to release it, CHECK whether it is still held;
 // GC releases this network's leases of vanished attachments and STATUS asks whether the daemon is up.
-import { CURRENT_VERSION, CniError, ErrorCode, SPEC_VERSIONS, parseResult, toCurrentResult } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, SPEC_VERSIONS, parseGcAttachments, parseResult, toCurrentResult } from '@tscni/spec';
 import type { DNS, Result, Route } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
-import { validAttachments } from '../host-local/plugin.js';
 import { parseCIDR, parseIP, ipEqual } from '@tscni/ip';
 import { loadDhcpConfig } from './config.js';
 import type { DhcpConfig } from './config.js';
@@ -103,7 +102,7 @@ export async function dhcpCheck(args: CmdArgs, o: DhcpPluginOptions = {}): Promi
 
 export async function dhcpGc(args: CmdArgs, o: DhcpPluginOptions = {}): Promise<string[]> {
   const conf = loadDhcpConfig(args.netconf, args.args, args.containerId, args.ifName);
-  const keep = validAttachments(args.netconf).map((a) => leaseKey(a.containerID, conf.name, a.ifname));
+  const keep = parseGcAttachments(args.netconf).map((a) => leaseKey(a.containerID, conf.name, a.ifname));
   const { released } = await call(conf, { method: 'gc', netName: conf.name, keep }, o);
   return released ?? [];
 }

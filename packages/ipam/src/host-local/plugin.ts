@@ -1,7 +1,7 @@
 // Floor 3 (ipam/host-local): the host-local verbs. ADD/DEL/CHECK behave as the reference plugin;
 // GC and STATUS, which the reference lacks, follow the spec: GC frees every reservation whose
 // (containerID, ifname) is not in `cni.dev/valid-attachments`; STATUS answers 50 when ADD must fail.
-import { CURRENT_VERSION, CniError, ErrorCode, SPEC_VERSIONS, toCniError } from '@tscni/spec';
+import { CURRENT_VERSION, CniError, ErrorCode, SPEC_VERSIONS, parseGcAttachments, toCniError } from '@tscni/spec';
 import type { IPConfig, NetConf, Result } from '@tscni/spec';
 import type { CmdArgs, PluginFuncs } from '@tscni/skel';
 import { readResolvConf } from '../conf.js';
@@ -104,34 +104,10 @@ export async function hostLocalCheck(args: CmdArgs, factory: StoreFactory = disk
   }
 }
 
-interface Attachment {
-  containerID: string;
-  ifname: string;
-}
-
-/** `cni.dev/valid-attachments`, or `cni.dev/attachments` as libcni 1.2.0 sent it. */
-export function validAttachments(netconf: NetConf): Attachment[] {
-  const key = netconf['cni.dev/valid-attachments'] !== undefined ? 'cni.dev/valid-attachments' : 'cni.dev/attachments';
-  const raw = netconf[key];
-  if (raw === undefined || raw === null) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, 'GC needs "cni.dev/valid-attachments" (the attachments to keep)');
-  }
-  if (!Array.isArray(raw)) throw new CniError(ErrorCode.InvalidNetworkConfig, `${JSON.stringify(key)}: must be an array`);
-  return raw.map((a: unknown, i) => {
-    const o = a as Record<string, unknown> | null;
-    const containerID = o?.['containerID'];
-    const ifname = o?.['ifname'];
-    if (typeof containerID !== 'string' || typeof ifname !== 'string') {
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `"${key}"[${i}]: needs string "containerID" and "ifname"`);
-    }
-    return { containerID, ifname };
-  });
-}
-
 /** Frees every reservation of the network whose owner is not a valid attachment. */
 export async function hostLocalGc(args: CmdArgs, factory: StoreFactory = diskStoreFactory): Promise<IP[]> {
   const conf = loadStoreLocation(args.netconf);
-  const valid = validAttachments(args.netconf);
+  const valid = parseGcAttachments(args.netconf);
   const exact = new Set(valid.map((a) => `${a.containerID.trim()}\r\n${a.ifname}`));
   const ids = new Set(valid.map((a) => a.containerID.trim()));
   return withStore(factory, conf, (store) =>
