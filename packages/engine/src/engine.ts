@@ -16,7 +16,7 @@ import {
   validateNetworkName,
   versionAtLeast,
 } from '@tscni/spec';
-import type { AnyResult, CapabilityArgs, GCAttachment, NetConf, VersionInfo } from '@tscni/spec';
+import type { AnyResult, CapabilityArgs, CmdArgs, GCAttachment, NetConf, PluginFuncs, VersionInfo } from '@tscni/spec';
 import {
   cacheFilePath,
   decodeCacheEntry,
@@ -69,26 +69,11 @@ export interface GCOptions extends OperationOptions {
   validAttachments?: readonly GCAttachment[];
 }
 
-/** What an in-process plugin's callbacks receive (the shape of the skel's CmdArgs). */
-export interface InProcessArgs {
-  containerId: string;
-  netns: string;
-  ifName: string;
-  args: string;
-  path: string[];
-  stdinData: Uint8Array;
-  netconf: NetConf;
-  netnsOverride: boolean;
-}
+/** What an in-process plugin's callbacks receive: spec's CmdArgs, the shape skel hands its plugins. */
+export type InProcessArgs = CmdArgs;
 
-/** A TypeScript plugin called without a process (ARCHITECTURE execution model 3); compatible with skel's PluginFuncs. */
-export interface InProcessPlugin {
-  add?(a: InProcessArgs): Promise<AnyResult>;
-  del?(a: InProcessArgs): Promise<void>;
-  check?(a: InProcessArgs): Promise<void>;
-  gc?(a: InProcessArgs): Promise<void>;
-  status?(a: InProcessArgs): Promise<void>;
-}
+/** A TypeScript plugin called without a process (ARCHITECTURE execution model 3): spec's PluginFuncs, as skel's plugins export. */
+export type InProcessPlugin = PluginFuncs;
 
 export interface InProcessPluginInfo {
   /** Versions the plugin supports (answer to VERSION; default every spec version). */

@@ -15,34 +15,14 @@ import {
   validateNetworkName,
   versionAtLeast,
 } from '@tscni/spec';
-import type { AnyResult, NetConf, VersionInfo } from '@tscni/spec';
+import type { AnyResult, CmdArgs, NetConf, PluginFuncs, VersionInfo } from '@tscni/spec';
 import { MIN_CONFIG_VERSION, REQUIRED_ENV, isVerb, missingEnv, netnsOverride, splitPath } from './env.js';
 import type { Verb } from './env.js';
 import { processIO, stdinIsCharDevice, writeAllSync } from './io.js';
 import type { PluginIO } from './io.js';
 import { isOwnNetns } from './netns.js';
 
-export interface CmdArgs {
-  containerId: string;
-  netns: string;
-  ifName: string;
-  args: string;
-  path: string[];
-  stdinData: Uint8Array;
-  /** The parsed stdin. */
-  netconf: NetConf;
-  /** CNI_NETNS_OVERRIDE was set: the runtime vouches for CNI_NETNS being another namespace. */
-  netnsOverride: boolean;
-}
-
-/** Verb callbacks. A missing callback makes that verb a successful no-op, as in Go skel. */
-export interface PluginFuncs {
-  add?(args: CmdArgs): Promise<AnyResult>;
-  del?(args: CmdArgs): Promise<void>;
-  check?(args: CmdArgs): Promise<void>;
-  gc?(args: CmdArgs): Promise<void>;
-  status?(args: CmdArgs): Promise<void>;
-}
+export type { CmdArgs, PluginFuncs };
 
 export interface PluginInfo {
   /** The spec versions this plugin accepts in a config's `cniVersion` (exact match). */

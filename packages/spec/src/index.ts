@@ -23,3 +23,4 @@ export { parseCniArgs, loadCniArgs, stringifyCniArgs } from './args.js';
 export { validateContainerId, validateInterfaceName, validateNetworkName, validatePluginType } from './validate.js';
 export type { PortMapping, BandwidthEntry, IPRange, CapabilityArgs, GCAttachment } from './capabilities.js';
 export { parseGcAttachments } from './gc.js';
+export type { CmdArgs, PluginFuncs } from './plugin-types.js';
