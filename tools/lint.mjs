@@ -55,7 +55,7 @@ for (const dir of only.length > 0 ? only : packageDirs()) {
   const src = join(dir, 'src');
   if (!existsSync(src)) continue;
   for (const file of tsFiles(src)) {
-    const isTest = /\.test\.ts$/.test(file) || file.includes('/test/');
+    const isTest = /\.test\.ts$/.test(file) || file.includes('/test/') || file.includes('/test-support/');
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(importRe)) {
       const spec = m[1] ?? m[2];

@@ -20,3 +20,21 @@ export {
   uniqueName,
 } from './fixtures.js';
 export type { CapturedIO, TempDir, TestPluginName } from './fixtures.js';
+export {
+  NetnsPool,
+  addrs,
+  bridgeJson,
+  globalCidrs,
+  ip,
+  ipJson,
+  ipQuiet,
+  link,
+  links,
+  ping,
+  routes,
+  runId,
+  sysctl,
+  tcpSourceSeen,
+  uniq,
+} from './kernel.js';
+export type { IpAddrInfo, IpLink, IpRoute, NetnsOps, TestNetns } from './kernel.js';
