@@ -1,6 +1,7 @@
 // Interop (result cache): an attachment made by one runtime is detached by the other. Go libcni
 // (tools/go-runtime) and @tscni/engine share `<cacheDir>/results/<net>-<id>-<ifname>`; the chain is
 // the Go bridge + host-local followed by tscni-debug, which records the prevResult DEL delivers.
+// Both runtimes run the plugins inside a stand-in host namespace.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,15 +13,16 @@ import { makeTempDir, readDebugRecords, uniqueName } from '@tscni/testing';
 import type { DebugRecord, TempDir } from '@tscni/testing';
 import {
   GO_PLUGIN_DIR,
+  NetnsPluginExec,
   cacheFilePath,
   createNetns,
-  deleteLink,
+  createStandInHost,
   deleteNetns,
-  freeSubnet24,
   goRuntime,
   hostLocalFiles,
   installTestPlugins,
-  linkExists,
+  linkNames,
+  subnet240,
 } from './harness.js';
 import type { GoRuntimeOptions, Netns } from './harness.js';
 
@@ -47,6 +49,7 @@ function prevResultOf(rec: DebugRecord): unknown {
 describe.each(['0.4.0', '1.0.0'])('result cache shared by Go libcni and @tscni/engine at cniVersion %s', (version) => {
   let dir: TempDir;
   let netns: Netns;
+  let host: Netns;
   let network: string;
   let bridge: string;
   let conflist: string;
@@ -64,6 +67,7 @@ describe.each(['0.4.0', '1.0.0'])('result cache shared by Go libcni and @tscni/e
   beforeEach(async () => {
     dir = await makeTempDir('tscni-interop-');
     netns = await createNetns('tsccache');
+    host = await createStandInHost();
     network = uniqueName('tsccache-', 18);
     bridge = uniqueName('tscbr', 12);
     debugFile = join(dir.path, 'debug.jsonl');
@@ -81,7 +85,7 @@ describe.each(['0.4.0', '1.0.0'])('result cache shared by Go libcni and @tscni/e
         cniVersion: version,
         name: network,
         plugins: [
-          { type: 'bridge', bridge, ipam: { type: 'host-local', ranges: [[{ subnet: await freeSubnet24() }]], dataDir } },
+          { type: 'bridge', bridge, ipam: { type: 'host-local', ranges: [[{ subnet: subnet240().subnet }]], dataDir } },
           { type: 'tscni-debug', debugFile },
         ],
       }),
@@ -89,19 +93,18 @@ describe.each(['0.4.0', '1.0.0'])('result cache shared by Go libcni and @tscni/e
   });
 
   afterEach(async () => {
-    // Best-effort detach with the reference runtime, then remove everything this test created.
-    await goRuntime('del', conflist, netns.path, goOpts());
+    // Whatever a failed test left on the "host" (bridge, veth) goes with the stand-in host.
     await deleteNetns(netns);
-    await deleteLink(bridge);
+    await deleteNetns(host);
     await dir.remove();
   });
 
   function goOpts(): GoRuntimeOptions {
-    return { cniPath: cniPath.join(':'), cacheDir, containerId, ifName, cniArgs: cniArgs.map(([k, v]) => `${k}=${v}`).join(';') };
+    return { cniPath: cniPath.join(':'), cacheDir, containerId, ifName, cniArgs: cniArgs.map(([k, v]) => `${k}=${v}`).join(';'), host };
   }
 
   function engine(): CniEngine {
-    return new CniEngine({ path: cniPath, cacheDir });
+    return new CniEngine({ path: cniPath, cacheDir, exec: new NetnsPluginExec(host, join(dir.path, 'wrappers')) });
   }
 
   function rt(): RuntimeConf {
@@ -109,7 +112,8 @@ describe.each(['0.4.0', '1.0.0'])('result cache shared by Go libcni and @tscni/e
   }
 
   async function expectDetached(result: Result): Promise<void> {
-    for (const veth of hostVeths(result, bridge)) expect(await linkExists(veth)).toBe(false);
+    const links = await linkNames(host);
+    for (const veth of hostVeths(result, bridge)) expect(links).not.toContain(veth);
     expect(await hostLocalFiles(dataDir, network)).not.toContain(ipOf(result));
     await expect(readFile(cacheFilePath(cacheDir, network, containerId, ifName))).rejects.toMatchObject({ code: 'ENOENT' });
   }

@@ -1,9 +1,11 @@
 // Interop (tscni runtime → Go plugins): the @tscni/engine library and the bundled cnitool drive
 // Debian's Go reference plugins (bridge, host-local, portmap, tuning, firewall, bandwidth) in real
-// namespaces: ADD, CHECK, traffic, DEL, GC, and nothing of the attachment is left afterwards.
+// namespaces: ADD, CHECK, traffic, DEL, GC, and nothing of the attachment is left afterwards. The
+// plugins run in a stand-in host namespace, so the iptables chains they share (CNI-FORWARD,
+// CNI-HOSTPORT-*) are theirs alone: other suites on the machine can neither see nor change them.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CniEngine, netConfListFromFile } from '@tscni/engine';
 import { formatResult, isCniError, parseResult, toCurrentResult } from '@tscni/spec';
 import type { AnyResult, CapabilityArgs, Result } from '@tscni/spec';
@@ -12,22 +14,22 @@ import type { TempDir } from '@tscni/testing';
 import {
   CNITOOL,
   GO_PLUGIN_DIR,
+  NetnsPluginExec,
   cacheFilePath,
   createNetns,
-  deleteLink,
+  createStandInHost,
   deleteNetns,
-  freeSubnet24,
   goRuntime,
   goRuntimeCniError,
   hostLocalFiles,
-  linkExists,
-  netfilterLinesMentioning,
+  linkNames,
+  linesWithIp,
+  netfilterMentions,
   ping,
-  removeEmptyIptablesNftTables,
-  removeIdleSharedGoChains,
   requireBuilt,
-  run,
-  runOk,
+  runIn,
+  runInOk,
+  subnet240,
 } from './harness.js';
 import type { Netns } from './harness.js';
 
@@ -49,8 +51,8 @@ interface Driver {
 
 const IFNAME = 'eth0';
 
-function engineDriver(cacheDir: string): Required<Driver> {
-  const engine = new CniEngine({ path: [GO_PLUGIN_DIR], cacheDir });
+function engineDriver(cacheDir: string, host: Netns, wrapperDir: string): Required<Driver> {
+  const engine = new CniEngine({ path: [GO_PLUGIN_DIR], cacheDir, exec: new NetnsPluginExec(host, wrapperDir) });
   const rt = (a: Attachment) => ({ containerId: a.containerId, netns: a.netns.path, ifName: IFNAME, capabilityArgs: a.capArgs });
   return {
     async add(conflist, a) {
@@ -77,11 +79,11 @@ function engineDriver(cacheDir: string): Required<Driver> {
 }
 
 /** cnitool finds a list by name in NETCONFPATH, so each conflist file sits in a directory of its own. */
-function cnitoolDriver(cacheDir: string): Driver {
+function cnitoolDriver(cacheDir: string, host: Netns): Driver {
   const exe = requireBuilt(CNITOOL);
   const network = async (conflist: string) => (JSON.parse(await readFile(conflist, 'utf8')) as { name: string }).name;
   const invoke = async (verb: string, conflist: string, a: Attachment) =>
-    run(exe, [verb, await network(conflist), a.netns.path, '--container-id', a.containerId, '--ifname', IFNAME], {
+    runIn(host, exe, [verb, await network(conflist), a.netns.path, '--container-id', a.containerId, '--ifname', IFNAME], {
       env: { NETCONFPATH: dirname(conflist), CNI_PATH: GO_PLUGIN_DIR, CNI_CACHE_DIR: cacheDir, CAP_ARGS: JSON.stringify(a.capArgs) },
     });
   return {
@@ -116,6 +118,7 @@ function hostLinks(result: Result, bridge: string): string[] {
 
 interface Fixture {
   dir: TempDir;
+  host: Netns;
   cacheDir: string;
   dataDir: string;
   network: string;
@@ -129,11 +132,12 @@ interface Fixture {
 
 async function makeFixture(version: string): Promise<Fixture> {
   const dir = await makeTempDir('tscni-interop-');
+  const host = await createStandInHost();
   const cacheDir = join(dir.path, 'cache');
   const dataDir = join(dir.path, 'ipam');
   const network = uniqueName('tscgo-', 16);
   const bridge = uniqueName('tscbr', 12);
-  const subnet = await freeSubnet24();
+  const { subnet } = subnet240();
   const bridgePlugin = {
     type: 'bridge',
     bridge,
@@ -166,25 +170,20 @@ async function makeFixture(version: string): Promise<Fixture> {
       },
     });
   }
-  return { dir, cacheDir, dataDir, network, bridge, fullList, noPortmapList, attachments: attachments as [Attachment, Attachment] };
+  return { dir, host, cacheDir, dataDir, network, bridge, fullList, noPortmapList, attachments: attachments as [Attachment, Attachment] };
 }
 
-/** Whatever a test left, the reference runtime removes (DEL is idempotent and reads our cache). */
+/** Whatever a failed test left (links, rules, the bridge) goes with the stand-in host. */
 async function destroyFixture(fx: Fixture | undefined): Promise<void> {
   if (fx === undefined) return;
-  for (const a of fx.attachments) {
-    await goRuntime('del', fx.fullList, a.netns.path, { cniPath: GO_PLUGIN_DIR, cacheDir: fx.cacheDir, containerId: a.containerId, ifName: IFNAME, capArgs: a.capArgs });
-    await deleteNetns(a.netns);
-  }
-  await deleteLink(fx.bridge);
+  for (const a of fx.attachments) await deleteNetns(a.netns);
+  await deleteNetns(fx.host);
   await fx.dir.remove();
 }
 
-afterAll(async () => {
-  // The Go portmap/firewall plugins leave their shared chains behind by design; remove them once idle.
-  await removeIdleSharedGoChains();
-  await removeEmptyIptablesNftTables();
-});
+async function hostLinkExists(host: Netns, name: string): Promise<boolean> {
+  return (await linkNames(host)).includes(name);
+}
 
 describe.each([
   ['engine', '0.4.0'],
@@ -200,8 +199,8 @@ describe.each([
 
   it('ADD, CHECK, ping both ways, DEL; nothing of either attachment is left', async () => {
     fx = await makeFixture(version);
-    const { cacheDir, dataDir, network, bridge, fullList, noPortmapList } = fx;
-    const driver = driverName === 'engine' ? engineDriver(cacheDir) : cnitoolDriver(cacheDir);
+    const { host, cacheDir, dataDir, network, bridge, fullList, noPortmapList } = fx;
+    const driver = driverName === 'engine' ? engineDriver(cacheDir, host, join(fx.dir.path, 'wrappers')) : cnitoolDriver(cacheDir, host);
     const [a, b] = fx.attachments;
     const results: Result[] = [];
     for (const att of [a, b]) {
@@ -213,24 +212,24 @@ describe.each([
       const hostPort = att.capArgs.portMappings?.[0]?.hostPort ?? 0;
 
       // Kernel state the chain produced for this attachment.
-      expect((await runOk('ip', ['-n', att.netns.name, '-4', '-o', 'addr', 'show', 'dev', IFNAME]))).toContain(`${ip}/24`);
-      expect((await runOk('ip', ['netns', 'exec', att.netns.name, 'sysctl', '-n', `net.ipv4.conf.${IFNAME}.arp_notify`])).trim()).toBe('1');
+      expect(await runInOk(att.netns, 'ip', ['-4', '-o', 'addr', 'show', 'dev', IFNAME])).toContain(`${ip}/24`);
+      expect((await runInOk(att.netns, 'sysctl', ['-n', `net.ipv4.conf.${IFNAME}.arp_notify`])).trim()).toBe('1');
       const [veth, ifb] = hostLinks(result, bridge);
       expect(veth).toBeDefined();
       expect(ifb).toMatch(/^bwp/);
-      expect(await runOk('tc', ['qdisc', 'show', 'dev', veth ?? ''])).toContain('tbf');
-      expect(await runOk('tc', ['qdisc', 'show', 'dev', ifb ?? ''])).toContain('tbf');
-      const rules = await netfilterLinesMentioning(att.containerId);
+      expect(await runInOk(host, 'tc', ['qdisc', 'show', 'dev', veth ?? ''])).toContain('tbf');
+      expect(await runInOk(host, 'tc', ['qdisc', 'show', 'dev', ifb ?? ''])).toContain('tbf');
+      const rules = await netfilterMentions(host, [att.containerId]);
       expect(rules.join('\n')).toContain(`--dports ${hostPort}`); // portmap DNAT entry
       expect(rules.some((l) => l.includes('-j CNI-'))).toBe(true); // bridge ipMasq chain jump
-      expect((await netfilterLinesMentioning(`${ip}/32`)).length).toBeGreaterThan(0); // firewall accepts
+      expect((await netfilterMentions(host, [`${ip}/32`])).length).toBeGreaterThan(0); // firewall accepts
 
       // CHECK right after its own ADD: the Go bridge compares the bridge MAC with the cached result,
       // and the kernel changes a bridge's MAC when a port with a lower MAC joins.
       // Full list: whatever we report must be what Go libcni reports for the same attachment (it reads
       // our cache). Go portmap 1.1.1's CHECK looks for its IPv4 rules in ip6tables and fails.
       const ours = await driver.check(fullList, att);
-      const ref = await goRuntime('check', fullList, att.netns.path, { cniPath: GO_PLUGIN_DIR, cacheDir, containerId: att.containerId, ifName: IFNAME, capArgs: att.capArgs });
+      const ref = await goRuntime('check', fullList, att.netns.path, { cniPath: GO_PLUGIN_DIR, cacheDir, containerId: att.containerId, ifName: IFNAME, capArgs: att.capArgs, host });
       if (ref.code === 0) {
         expect(ours).toEqual({ ok: true });
       } else {
@@ -255,15 +254,18 @@ describe.each([
       const result = results[1 - i] as Result;
       const ip = firstIp(result);
       await driver.del(fullList, att);
-      for (const link of hostLinks(result, bridge)) expect(await linkExists(link)).toBe(false);
-      expect(await netfilterLinesMentioning(att.containerId)).toEqual([]);
-      expect(await netfilterLinesMentioning(`${ip}/32`)).toEqual([]);
+      for (const link of hostLinks(result, bridge)) expect(await hostLinkExists(host, link)).toBe(false);
+      const rules = await netfilterMentions(host, [att.containerId, ip]);
+      expect(rules.filter((l) => l.includes(att.containerId))).toEqual([]);
+      expect(linesWithIp(rules, ip)).toEqual([]);
       await expect(readFile(cacheFilePath(cacheDir, network, att.containerId, IFNAME))).rejects.toMatchObject({ code: 'ENOENT' });
     }
     // host-local keeps only its lock and round-robin cursor; the bridge stays, as with Go libcni.
     expect((await hostLocalFiles(dataDir, network)).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip'))).toEqual([]);
-    expect(await linkExists(bridge)).toBe(true);
+    expect(await hostLinkExists(host, bridge)).toBe(true);
     expect(await ping(a.netns, ipB)).toBe(false);
+    // Nothing ever reached the real host.
+    expect(await netfilterMentions(undefined, [a.containerId, b.containerId])).toEqual([]);
   });
 });
 
@@ -276,8 +278,8 @@ describe.each(['0.4.0', '1.0.0'])('engine GC over the Go reference plugins at cn
 
   it('GC deletes the cached attachments that are not valid and keeps the valid one', async () => {
     fx = await makeFixture(version);
-    const { cacheDir, dataDir, network, bridge, fullList } = fx;
-    const driver = engineDriver(cacheDir);
+    const { host, cacheDir, dataDir, network, bridge, fullList } = fx;
+    const driver = engineDriver(cacheDir, host, join(fx.dir.path, 'wrappers'));
     const [a, b] = fx.attachments;
     const resA = toCurrentResult(parseResult(await driver.add(fullList, a), version) as AnyResult);
     const resB = toCurrentResult(parseResult(await driver.add(fullList, b), version) as AnyResult);
@@ -285,15 +287,15 @@ describe.each(['0.4.0', '1.0.0'])('engine GC over the Go reference plugins at cn
     // below 1.1.0 the engine, like libcni, only synthesises DELs from its cache (with the cached
     // capability args, so portmap still finds its mappings).
     await driver.gc(fullList, [a]);
-    for (const link of hostLinks(resB, bridge)) expect(await linkExists(link)).toBe(false);
-    expect(await netfilterLinesMentioning(b.containerId)).toEqual([]);
+    for (const link of hostLinks(resB, bridge)) expect(await hostLinkExists(host, link)).toBe(false);
+    expect(await netfilterMentions(host, [b.containerId])).toEqual([]);
     await expect(readFile(cacheFilePath(cacheDir, network, b.containerId, IFNAME))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await hostLocalFiles(dataDir, network)).toContain(firstIp(resA));
     expect(await hostLocalFiles(dataDir, network)).not.toContain(firstIp(resB));
-    for (const link of hostLinks(resA, bridge)) expect(await linkExists(link)).toBe(true);
-    expect((await netfilterLinesMentioning(a.containerId)).length).toBeGreaterThan(0);
+    for (const link of hostLinks(resA, bridge)) expect(await hostLinkExists(host, link)).toBe(true);
+    expect((await netfilterMentions(host, [a.containerId])).length).toBeGreaterThan(0);
     await expect(readFile(cacheFilePath(cacheDir, network, a.containerId, IFNAME))).resolves.toBeDefined();
     await driver.del(fullList, a);
-    expect(await netfilterLinesMentioning(a.containerId)).toEqual([]);
+    expect(await netfilterMentions(host, [a.containerId])).toEqual([]);
   });
 });
