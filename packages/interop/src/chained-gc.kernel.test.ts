@@ -42,6 +42,11 @@ interface Attachment {
 
 
 
+/** Every address of an attachment's result (IPv4 and IPv6), without prefix lengths. */
+function allIps(a: Attachment): string[] {
+  return (a.result?.ips ?? []).map((x) => x.address.split('/')[0] ?? x.address);
+}
+
 /** Host-side links an attachment's ADD reported: its veth and bandwidth's ifb. */
 function hostSide(a: Attachment): string[] {
   return (a.result?.interfaces ?? []).filter((x) => x.sandbox === undefined && !x.name.startsWith('tscbr')).map((x) => x.name);
@@ -71,7 +76,7 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
     attachments = [];
   });
 
-  it('one valid attachment out of five: only its rules, devices, addresses and backups remain; another network is untouched', async () => {
+  it('one valid attachment out of five (dual stack): only its rules, devices, addresses and backups remain; another network is untouched', async () => {
     dir = await makeTempDir('tscni-gc-');
     host = await createStandInHost();
     const cacheDir = join(dir.path, 'cache');
@@ -81,10 +86,11 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
     const exec = new NetnsPluginExec(host, join(dir.path, 'wrappers'));
     const engine = new CniEngine({ path: [ours.path], cacheDir, exec });
 
-    const makeList = async (network: string, bridge: string, subnet: string): Promise<string> => {
+    // Dual stack, so the IPv6 rules (portmap's ip6 table, firewall's and the masquerade's ip6 rules) are collected too.
+    const makeList = async (network: string, bridge: string, subnet: string, subnet6: string): Promise<string> => {
       const file = join(dir?.path ?? '', `${network}.conflist`);
       const plugins = [
-        { type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir } },
+        { type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam: { type: 'host-local', ranges: [[{ subnet }], [{ subnet: subnet6 }]], dataDir } },
         { type: 'portmap', backend: 'nftables', capabilities: { portMappings: true } },
         { type: 'bandwidth', capabilities: { bandwidth: true } },
         { type: 'firewall', backend: 'nftables' },
@@ -100,8 +106,8 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
     const s1 = subnet240();
     let s2 = subnet240();
     while (s2.subnet === s1.subnet) s2 = subnet240();
-    const conflist = await makeList(network, bridge, s1.subnet);
-    const bystanderList = await makeList(bystanderNet, bystanderBridge, s2.subnet);
+    const conflist = await makeList(network, bridge, s1.subnet, s1.subnet6);
+    const bystanderList = await makeList(bystanderNet, bystanderBridge, s2.subnet, s2.subnet6);
 
     const rt = (a: Attachment): RuntimeConf => ({
       containerId: a.containerId,
@@ -127,11 +133,15 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
 
     const stale = [cached, cachedGone, uncached, otherCache];
     const kept = [valid, bystander];
+    const before = await netfilterMentions(host, ['']);
     for (const a of attachments) {
       expect(hostSide(a)).toEqual([expect.stringMatching(/^veth/), expect.stringMatching(/^bwp/)]);
       const rules = await netfilterMentions(host, [a.containerId]);
       // portmap's chains, firewall's two accept rules and bridge's masquerade rule name the container.
       expect(rules.length).toBeGreaterThanOrEqual(4);
+      // Rules for both addresses: portmap's DNAT, firewall's accepts, the masquerade.
+      expect(allIps(a)).toHaveLength(2);
+      for (const ip of allIps(a)) expect(linesWithIp(before, ip).length).toBeGreaterThanOrEqual(3);
     }
     expect(await filesIn(tuningDir)).toHaveLength(6);
 
@@ -149,20 +159,21 @@ describe('@tscni/engine GC over the full tscni chain at cniVersion 1.1.0', () =>
     expect(await eventually(async () => !(await linkNames(host as Netns)).some((l) => [...staleVeths, ...staleIfbs].includes(l)), 30_000)).toBe(true);
     expect((await linkNames(host)).sort()).toEqual(['lo', bridge, bystanderBridge, ...kept.flatMap(hostSide)].sort());
     // host-local: only the kept addresses.
-    expect(await hostLocalReservations(dataDir, network)).toEqual([firstIp(valid.result as Result)]);
-    expect(await hostLocalReservations(dataDir, bystanderNet)).toEqual([firstIp(bystander.result as Result)]);
+    expect(await hostLocalReservations(dataDir, network)).toEqual(allIps(valid).sort());
+    expect(await hostLocalReservations(dataDir, bystanderNet)).toEqual(allIps(bystander).sort());
     // tuning: only the kept backups.
     expect(await filesIn(tuningDir)).toEqual(kept.map((a) => `${a.containerId}_${IFNAME}.json`).sort());
     // nftables (portmap, firewall, bridge masquerade): nothing names a stale container, address or port.
     const all = await netfilterMentions(host, ['']);
     for (const a of stale) {
       expect(all.filter((l) => l.includes(a.containerId))).toEqual([]);
-      expect(linesWithIp(all, firstIp(a.result as Result))).toEqual([]);
+      for (const ip of allIps(a)) expect(linesWithIp(all, ip)).toEqual([]);
       expect(all.filter((l) => new RegExp(`\\b${a.hostPort}\\b`).test(l))).toEqual([]);
     }
     for (const a of kept) {
       expect((await netfilterMentions(host, [a.containerId])).length).toBeGreaterThanOrEqual(4);
       expect(all.some((l) => l.includes(`${firstIp(a.result as Result)}:80`) && l.includes(String(a.hostPort)))).toBe(true);
+      for (const ip of allIps(a)) expect(linesWithIp(all, ip).length).toBeGreaterThanOrEqual(3);
     }
     // The engine's cache: the synthesised DELs removed the stale entries it knew.
     expect(await filesIn(join(cacheDir, 'results'))).toEqual(
